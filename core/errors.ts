@@ -1,0 +1,36 @@
+// The one error class for domain and platform failures. Argument mistakes use TypeError/RangeError.
+
+/** Closed set of failure kinds; strings so that logs and deployment logs read well. */
+export type OtaErrorCode =
+  | 'artifact-format' // the artifact breaks the format (tar, JSON, entry order, names)
+  | 'artifact-unsupported' // well-formed, but not something a device can take (xz, zstd, version 2)
+  | 'checksum-mismatch'
+  | 'signature-invalid'
+  | 'signature-missing'
+  | 'incompatible' // device type, depends
+  | 'image-invalid' // MCUboot image header/hash/signature, or does not fit the slot
+  | 'flash-io'
+  | 'http-status'
+  | 'network'
+  | 'unauthorized'
+  | 'deployment-aborted'
+  | 'storage-corrupt'
+  | 'revert-detected'
+  | 'aborted'; // cancelled by the caller (e.g. a newer decision); not a device fault
+
+export class OtaError extends Error {
+  // A class field, not assigned in the constructor: XS freezes preloaded modules.
+  override readonly name = 'OtaError';
+  readonly code: OtaErrorCode;
+  override readonly cause: unknown;
+
+  constructor(code: OtaErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message);
+    this.code = code;
+    this.cause = options?.cause;
+  }
+}
+
+export function isOtaError(error: unknown, code?: OtaErrorCode): error is OtaError {
+  return error instanceof OtaError && (code === undefined || error.code === code);
+}
