@@ -1,0 +1,65 @@
+// Device identity: the key pair created on first use and kept in KeyValue, and the signed
+// auth request body (research/mender-protocol.md §2.1).
+import { utf8 } from '../bytes.ts';
+import { OtaError } from '../errors.ts';
+import type { KeyValue } from '../../platform/key-value.ts';
+import type { Signer } from '../../platform/verifier.ts';
+import { createSigner, generateSecretKey } from '../../platform/signer-noble.ts';
+
+export type IdentityKeyType = 'ed25519' | 'ecdsa-p256';
+
+/** KeyValue key of the identity key record: one type byte, then the 32-byte secret. */
+export const IDENTITY_KEY = 'id-key';
+const SECRET_BYTES = 32;
+const TYPE_TAGS: Readonly<Record<IdentityKeyType, number>> = { ed25519: 1, 'ecdsa-p256': 2 };
+
+/**
+ * The stored identity key, or a new one of `type` (stored before it is first used, so the device
+ * keeps one identity across resets). A stored key of another type is kept: changing it would make
+ * the server see a new, pending device.
+ */
+export async function loadIdentityKey(
+  keyValue: KeyValue,
+  randomBytes: (length: number) => Uint8Array,
+  type: IdentityKeyType,
+): Promise<Signer> {
+  const stored = await keyValue.get(IDENTITY_KEY);
+  if (stored !== undefined) {
+    const storedType = tagType(stored[0]);
+    if (stored.length !== 1 + SECRET_BYTES || storedType === undefined) {
+      throw new OtaError(
+        'storage-corrupt',
+        `key-value "${IDENTITY_KEY}": expected ${1 + SECRET_BYTES} bytes starting with type 1 or 2, got ${stored.length} bytes starting with ${stored[0]}`,
+      );
+    }
+    return createSigner(storedType, stored.subarray(1));
+  }
+  const secret = generateSecretKey(type, randomBytes);
+  const record = new Uint8Array(1 + SECRET_BYTES); // type tag + secret
+  record[0] = TYPE_TAGS[type];
+  record.set(secret, 1);
+  await keyValue.set(IDENTITY_KEY, record);
+  return createSigner(type, secret);
+}
+
+function tagType(tag: number | undefined): IdentityKeyType | undefined {
+  if (tag === TYPE_TAGS.ed25519) return 'ed25519';
+  if (tag === TYPE_TAGS['ecdsa-p256']) return 'ecdsa-p256';
+  return undefined;
+}
+
+/**
+ * The exact auth request body: Go client field order, `id_data` a JSON string with the identity
+ * keys sorted (the same bytes whatever order the board lists them in), `tenant_token` always
+ * present (empty when unset), as the Go client sends it.
+ */
+export function authRequestBody(identity: Readonly<Record<string, string>>, publicKeyPem: string, tenantToken = ''): Uint8Array {
+  const sorted: Record<string, string> = {};
+  for (const name of Object.keys(identity).sort()) {
+    const value = identity[name];
+    if (typeof value !== 'string') throw new TypeError(`"identity.${name}" expected a string, got ${typeof value}`);
+    sorted[name] = value;
+  }
+  if (Object.keys(sorted).length === 0) throw new TypeError('"identity" expected at least one attribute, got none');
+  return utf8(JSON.stringify({ id_data: JSON.stringify(sorted), tenant_token: tenantToken, pubkey: publicKeyPem }));
+}

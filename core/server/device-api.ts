@@ -1,0 +1,505 @@
+// The device side of the Mender device API: authorization, update checks, status and log
+// reports, the artifact download, inventory and configuration (research/mender-protocol.md §2).
+// Every JWT-carrying call: authorize when there is no token, on 401 authorize again once and
+// retry, on 429 wait Retry-After and retry; reports also retry network errors and 5xx with
+// Mender's backoff.
+import { toBase64, utf8 } from '../bytes.ts';
+import { OtaError, isOtaError } from '../errors.ts';
+import type { Http, HttpResponse } from '../../platform/http.ts';
+import type { KeyValue } from '../../platform/key-value.ts';
+import type { Scheduler } from '../../platform/scheduler.ts';
+import type { LogLevel, System } from '../../platform/system.ts';
+import type { Signer } from '../../platform/verifier.ts';
+import { authRequestBody, loadIdentityKey } from './auth.ts';
+import { DEFAULT_POLL_INTERVALS, exponentialBackoffMs, retryAfterMs, statusReportSends, type PollIntervals } from './backoff.ts';
+import {
+  answerText, describe, isObject, parseAnswer, readAnswer, serverError, statusLine, stringField,
+} from './response.ts';
+
+export interface DeviceApiOptions {
+  http: Http;
+  scheduler: Scheduler;
+  system: System;
+  keyValue: KeyValue;
+  /** Base URL, `https://host[:port]`. A plain `http://` URL is refused unless `allowHttp`. */
+  serverUrl: string;
+  allowHttp?: boolean;
+  /** PEM of the CA that must sign the server's certificate; passed as `tls.ca` on every request. */
+  ca?: string;
+  tenantToken?: string;
+  /** The identity attributes (`id_data`), e.g. `{ mac: '02:00:00:aa:bb:cc' }`. */
+  identity: Record<string, string>;
+  /** Type of the identity key created on first use (kept in KeyValue as 'id-key'); default ed25519. */
+  identityKeyType?: 'ed25519' | 'ecdsa-p256';
+  /** Where this layer logs; `system.log` when absent. */
+  log?: (level: LogLevel, message: string) => void;
+  /** mender.conf poll and retry settings; Mender's defaults for the ones left out. */
+  pollIntervals?: Partial<PollIntervals>;
+  /** Per-request inactivity timeout (Http `timeoutMs`); default 30 s. */
+  timeoutMs?: number;
+}
+
+export interface DeploymentInstructions {
+  id: string;
+  artifactName: string;
+  /** The pre-signed download URL (fetched without the JWT). */
+  uri: string;
+  deviceTypes: string[];
+}
+
+export interface DeviceState {
+  artifactName: string;
+  deviceType: string;
+  /** The stored provides besides artifact_name/device_type (e.g. rootfs-image.version). */
+  provides: Record<string, string>;
+}
+
+export type DeploymentStatus =
+  | 'downloading'
+  | 'pause_before_installing'
+  | 'installing'
+  | 'pause_before_rebooting'
+  | 'rebooting'
+  | 'pause_before_committing'
+  | 'success'
+  | 'failure'
+  | 'already-installed';
+
+export interface DeploymentLogMessage {
+  timestamp: string;
+  level: string;
+  message: string;
+}
+
+const STATUSES: readonly DeploymentStatus[] = [
+  'downloading', 'pause_before_installing', 'installing', 'pause_before_rebooting', 'rebooting',
+  'pause_before_committing', 'success', 'failure', 'already-installed',
+];
+
+const AUTH_PATH = '/api/devices/v1/authentication/auth_requests';
+const NEXT_V2_PATH = '/api/devices/v2/deployments/device/deployments/next';
+const NEXT_V1_PATH = '/api/devices/v1/deployments/device/deployments/next';
+const DEPLOYMENTS_PATH = '/api/devices/v1/deployments/device/deployments/';
+const INVENTORY_PATH = '/api/devices/v1/inventory/device/attributes';
+const CONFIGURATION_PATH = '/api/devices/v1/deviceconfig/configuration';
+
+/** The server's substate limit. */
+export const SUBSTATE_MAX_CHARS = 200;
+/** Deployment log body limit: the server takes 1 MiB; the C++ client keeps 256 bytes of margin. */
+export const LOG_MAX_BYTES = 1_000_000 - 256;
+/** 429 answers waited out per call before giving up. */
+export const MAX_THROTTLED_WAITS = 5;
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_RETRY_AFTER_MS = 60_000;
+
+type NextApi = 'v2' | 'v1-post' | 'v1-get';
+const NEXT_FALLBACK: Readonly<Record<NextApi, NextApi | undefined>> = { v2: 'v1-post', 'v1-post': 'v1-get', 'v1-get': undefined };
+
+interface Answer {
+  readonly status: number;
+  readonly body: Uint8Array;
+  /** Sends made, for error messages. */
+  readonly attempts: number;
+}
+
+interface CallOptions {
+  /** Sends allowed for network errors and 5xx (1 = no retry). */
+  readonly sends: number;
+}
+
+const ONCE: CallOptions = { sends: 1 };
+
+export class DeviceApi {
+  /** The poll settings in force (Mender's names), for the caller's scheduling. */
+  readonly pollIntervals: PollIntervals;
+  readonly #options: DeviceApiOptions;
+  readonly #baseUrl: string;
+  readonly #log: (level: LogLevel, message: string) => void;
+  readonly #timeoutMs: number;
+  #jwt: string | undefined; // in memory only, never persisted
+  #authorizing: Promise<void> | undefined;
+  #signer: Promise<Signer> | undefined;
+  #nextApi: NextApi = 'v2';
+
+  constructor(options: DeviceApiOptions) {
+    const match = /^(https?):\/\/[^/?#\s]+(\/[^?#\s]*)?$/.exec(options.serverUrl);
+    if (match === null) throw new TypeError(`"serverUrl" expected an http(s):// URL, got ${JSON.stringify(options.serverUrl)}`);
+    if (match[1] === 'http' && options.allowHttp !== true) {
+      throw new OtaError('network', `serverUrl ${options.serverUrl}: plain http:// refused (not encrypted, server not verified); set allowHttp to allow it`);
+    }
+    this.#options = options;
+    this.#baseUrl = options.serverUrl.replace(/\/+$/, '');
+    this.#log = options.log ?? ((level, message) => options.system.log(level, message));
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.pollIntervals = Object.freeze({ ...DEFAULT_POLL_INTERVALS, ...options.pollIntervals });
+  }
+
+  get isAuthorized(): boolean {
+    return this.#jwt !== undefined;
+  }
+
+  /**
+   * POST auth_requests with X-MEN-Signature over the exact body; the JWT is kept in memory only.
+   * Throws OtaError('unauthorized') while the device is pending or rejected (the caller backs off).
+   */
+  authorize(): Promise<void> {
+    // One auth request at a time, shared by every caller that needs a token.
+    this.#authorizing ??= this.#requestToken().finally(() => {
+      this.#authorizing = undefined;
+    });
+    return this.#authorizing;
+  }
+
+  /** v2 POST next with device_provides → on 404 v1 POST → on 404 v1 GET; remembers what works. undefined on 204. */
+  async checkUpdate(state: DeviceState): Promise<DeploymentInstructions | undefined> {
+    for (;;) {
+      const api = this.#nextApi;
+      const { method, path, body } = nextRequest(api, state);
+      const endpoint = `${method} ${path.replace(/\?.*$/, '')}`;
+      const answer = await this.#call(method, path, body, ONCE);
+      const fallback = NEXT_FALLBACK[api];
+      if (answer.status === 404 && fallback !== undefined) {
+        this.#log('debug', `${endpoint}: 404, falling back to ${fallback}`);
+        this.#nextApi = fallback;
+        continue;
+      }
+      if (answer.status === 204) return undefined;
+      if (answer.status === 200) return parseInstructions(parseAnswer(answer.body, endpoint, 200), endpoint);
+      if (answer.status === 409) {
+        throw new OtaError('deployment-aborted', `${endpoint}: 409 Conflict: the server failed the active deployment (request data changed?)${suffix(answer)}`);
+      }
+      throw this.#failure(endpoint, answer);
+    }
+  }
+
+  /** PUT …/status; retried with backoff on network/5xx/429 (Retry-After) up to a bound; OtaError('deployment-aborted') on 409. */
+  async reportStatus(deploymentId: string, status: DeploymentStatus, substate?: string): Promise<void> {
+    if (!STATUSES.includes(status)) throw new TypeError(`"status" expected one of ${STATUSES.join(', ')}, got ${JSON.stringify(status)}`);
+    const report: { status: DeploymentStatus; substate?: string } = { status };
+    if (substate !== undefined && substate !== '') report.substate = substate.slice(0, SUBSTATE_MAX_CHARS);
+    const path = `${DEPLOYMENTS_PATH}${deploymentPart(deploymentId)}/status`;
+    const answer = await this.#call('PUT', path, utf8(JSON.stringify(report)), this.#reportOptions());
+    if (answer.status === 204 || answer.status === 200) return;
+    if (answer.status === 409) {
+      throw new OtaError('deployment-aborted', `PUT ${path}: 409 Conflict: deployment aborted (reporting "${status}")`);
+    }
+    throw this.#failure(`PUT ${path}`, answer);
+  }
+
+  /** PUT …/log. Oldest messages are dropped (with a marker) when the body would pass LOG_MAX_BYTES. */
+  async uploadLog(deploymentId: string, messages: DeploymentLogMessage[]): Promise<void> {
+    if (messages.length === 0) throw new RangeError('"messages" expected at least one message, got none');
+    const path = `${DEPLOYMENTS_PATH}${deploymentPart(deploymentId)}/log`;
+    const answer = await this.#call('PUT', path, logBody(messages), this.#reportOptions());
+    if (answer.status === 204 || answer.status === 200) return;
+    throw this.#failure(`PUT ${path}`, answer);
+  }
+
+  /**
+   * GET the artifact (pre-signed URI, no JWT) with `Range: bytes=start-` when start > 0; checks
+   * 206 and Content-Range (start, and the total when given) for a ranged request, 200 otherwise.
+   * Returns the streaming response: the caller reads and closes it.
+   */
+  async download(uri: string, options: { start?: number; total?: number } = {}): Promise<HttpResponse> {
+    const start = options.start ?? 0;
+    if (!Number.isSafeInteger(start) || start < 0) throw new RangeError(`"start" expected an integer >= 0, got ${start}`);
+    const scheme = /^(https?):\/\/[^/?#\s]+/.exec(uri)?.[1];
+    if (scheme === undefined) throw new OtaError('http-status', `download URI ${JSON.stringify(redact(uri))}: expected an http(s):// URL`);
+    if (scheme === 'http' && this.#options.allowHttp !== true) {
+      throw new OtaError('network', `GET ${redact(uri)}: plain http:// refused (not encrypted); set allowHttp to allow it`);
+    }
+    const headers: Record<string, string> = {};
+    if (start > 0) headers['Range'] = `bytes=${start}-`;
+    const endpoint = start > 0 ? `GET ${redact(uri)} (Range: bytes=${start}-)` : `GET ${redact(uri)}`;
+    for (let waits = 0; ; waits++) {
+      const response = await this.#send('GET', uri, headers, undefined, endpoint);
+      if (response.status === 429 && waits < MAX_THROTTLED_WAITS) {
+        await response.close();
+        await this.#throttle(endpoint, response.headers.get('retry-after'));
+        continue;
+      }
+      try {
+        checkDownload(response, start, options.total, endpoint);
+      } catch (error) {
+        await response.close();
+        throw error;
+      }
+      return response;
+    }
+  }
+
+  /** PATCH the inventory attributes (upsert); values are strings, finite numbers or string lists. */
+  async patchInventory(attributes: Record<string, string | number | string[]>): Promise<void> {
+    const list: { name: string; value: string | number | string[] }[] = [];
+    for (const name of Object.keys(attributes)) {
+      const value = attributes[name]!;
+      const ok =
+        typeof value === 'string' ||
+        (typeof value === 'number' && Number.isFinite(value)) ||
+        (Array.isArray(value) && value.every((item) => typeof item === 'string'));
+      if (!ok || name === '') throw new TypeError(`inventory attribute "${name}" expected a string, finite number or string[], got ${describe(value)}`);
+      list.push({ name, value });
+    }
+    if (list.length === 0) throw new RangeError('"attributes" expected at least one attribute, got none');
+    const answer = await this.#call('PATCH', INVENTORY_PATH, utf8(JSON.stringify(list)), ONCE);
+    if (answer.status === 200 || answer.status === 204) return;
+    throw this.#failure(`PATCH ${INVENTORY_PATH}`, answer);
+  }
+
+  /** GET the desired configuration (string values); {} when the server has none for this device (404). */
+  async getConfiguration(): Promise<Record<string, string>> {
+    const endpoint = `GET ${CONFIGURATION_PATH}`;
+    const answer = await this.#call('GET', CONFIGURATION_PATH, undefined, ONCE);
+    if (answer.status === 404) return {};
+    if (answer.status !== 200) throw this.#failure(endpoint, answer);
+    const body = parseAnswer(answer.body, endpoint, 200);
+    if (!isObject(body)) throw new OtaError('http-status', `${endpoint}: 200 OK body expected an object, got ${describe(body)}`);
+    const config: Record<string, string> = {};
+    for (const key of Object.keys(body)) config[key] = stringValue(body, key, endpoint);
+    return config;
+  }
+
+  /** PUT the configuration now applied on the device. */
+  async putConfiguration(config: Record<string, string>): Promise<void> {
+    for (const key of Object.keys(config)) {
+      if (typeof config[key] !== 'string') throw new TypeError(`configuration "${key}" expected a string, got ${describe(config[key])}`);
+    }
+    const answer = await this.#call('PUT', CONFIGURATION_PATH, utf8(JSON.stringify(config)), ONCE);
+    if (answer.status === 204 || answer.status === 200) return;
+    throw this.#failure(`PUT ${CONFIGURATION_PATH}`, answer);
+  }
+
+  async #requestToken(): Promise<void> {
+    this.#jwt = undefined;
+    const signer = await this.#identityKey();
+    const body = authRequestBody(this.#options.identity, signer.publicKeyPem, this.#options.tenantToken);
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/json',
+      'X-MEN-Signature': toBase64(await signer.sign(body)),
+    };
+    if (this.#options.tenantToken) headers['Authorization'] = `Bearer ${this.#options.tenantToken}`;
+    const endpoint = `POST ${AUTH_PATH}`;
+    for (let waits = 0; ; waits++) {
+      const response = await this.#send('POST', this.#baseUrl + AUTH_PATH, headers, body, endpoint);
+      const answer = await readAnswer(response, endpoint);
+      if (response.status === 429 && waits < MAX_THROTTLED_WAITS) {
+        await this.#throttle(endpoint, response.headers.get('retry-after'));
+        continue;
+      }
+      if (response.status === 200) {
+        const token = answerText(answer, endpoint, 200).trim();
+        // Opaque, but it goes into a header: printable ASCII, no spaces.
+        if (!/^[\x21-\x7e]{1,8192}$/.test(token)) {
+          throw new OtaError('http-status', `${endpoint}: 200 OK body expected a JWT, got ${describe(token)}`);
+        }
+        this.#jwt = token;
+        this.#log('info', `authorized by ${this.#baseUrl}`);
+        return;
+      }
+      const answered = { status: response.status, body: answer, attempts: waits + 1 };
+      if (response.status === 401) {
+        throw new OtaError('unauthorized', `${endpoint}: 401 Unauthorized: device pending or rejected${suffix(answered)}`);
+      }
+      throw this.#failure(endpoint, answered);
+    }
+  }
+
+  #identityKey(): Promise<Signer> {
+    this.#signer ??= loadIdentityKey(this.#options.keyValue, (n) => this.#options.system.randomBytes(n), this.#options.identityKeyType ?? 'ed25519');
+    this.#signer.catch(() => {
+      this.#signer = undefined; // try again next time (e.g. a KeyValue hiccup)
+    });
+    return this.#signer;
+  }
+
+  /** A JWT-carrying request, with the 401 / 429 / retry rules; the answer fully read. */
+  async #call(method: 'GET' | 'POST' | 'PUT' | 'PATCH', path: string, body: Uint8Array | undefined, options: CallOptions): Promise<Answer> {
+    const endpoint = `${method} ${path.replace(/\?.*$/, '')}`;
+    let reauthorized = false;
+    let throttled = 0;
+    let failures = 0; // network errors and 5xx so far
+    let sends = 0;
+    for (;;) {
+      if (this.#jwt === undefined) await this.authorize();
+      const headers: Record<string, string> = { Authorization: `Bearer ${this.#jwt!}` };
+      if (body !== undefined) headers['Content-Type'] = 'application/json';
+      let answer: Answer;
+      sends++;
+      try {
+        const response = await this.#send(method, this.#baseUrl + path, headers, body, endpoint);
+        answer = { status: response.status, body: await readAnswer(response, endpoint), attempts: sends };
+        if (response.status === 429 && throttled < MAX_THROTTLED_WAITS) {
+          throttled++;
+          await this.#throttle(endpoint, response.headers.get('retry-after'));
+          continue;
+        }
+      } catch (error) {
+        if (!isOtaError(error, 'network')) throw error;
+        if (!(await this.#backoff(endpoint, failures++, options, error.message))) {
+          throw new OtaError('network', `${error.message} (after ${sends} attempts)`, { cause: error });
+        }
+        continue;
+      }
+      if (answer.status === 401 && !reauthorized) {
+        // JWT expired or revoked: one new auth request, then the same request again.
+        this.#log('info', `${endpoint}: 401, authorizing again`);
+        this.#jwt = undefined;
+        reauthorized = true;
+        continue;
+      }
+      if (answer.status >= 500 && (await this.#backoff(endpoint, failures++, options, statusLine(answer.status)))) continue;
+      return answer;
+    }
+  }
+
+  /** Waits before the next retry; false when the bound is reached. */
+  async #backoff(endpoint: string, tried: number, options: CallOptions, why: string): Promise<boolean> {
+    if (tried + 1 >= options.sends) return false;
+    const waitMs = exponentialBackoffMs(tried, this.pollIntervals.RetryPollIntervalSeconds * 1000, options.sends - 1);
+    if (waitMs === undefined) return false;
+    this.#log('warn', `${endpoint}: ${why}; retrying in ${waitMs / 1000} s`);
+    await this.#options.scheduler.sleep(waitMs);
+    return true;
+  }
+
+  async #throttle(endpoint: string, header: string | undefined): Promise<void> {
+    const asked = retryAfterMs(header, this.#options.system.wallClockMs()) ?? DEFAULT_RETRY_AFTER_MS;
+    // A huge Retry-After must not stall the device for longer than one poll interval.
+    const waitMs = Math.min(asked, this.pollIntervals.UpdatePollIntervalSeconds * 1000);
+    this.#log('warn', `${endpoint}: 429 Too Many Requests; waiting ${waitMs / 1000} s (Retry-After: ${header ?? 'none'})`);
+    await this.#options.scheduler.sleep(waitMs);
+  }
+
+  #send(method: 'GET' | 'POST' | 'PUT' | 'PATCH', url: string, headers: Record<string, string>, body: Uint8Array | undefined, endpoint: string): Promise<HttpResponse> {
+    const ca = this.#options.ca;
+    return this.#options.http
+      .request({ method, url, headers, body, timeoutMs: this.#timeoutMs, tls: ca === undefined ? undefined : { ca } })
+      .catch((error: unknown) => {
+        if (isOtaError(error, 'network')) throw new OtaError('network', `${endpoint}: ${error.message}`, { cause: error });
+        throw error;
+      });
+  }
+
+  #failure(endpoint: string, answer: Answer): OtaError {
+    if (answer.status === 401) return new OtaError('unauthorized', `${endpoint}: 401 Unauthorized after authorizing again${suffix(answer)}`);
+    const after = answer.attempts > 1 ? ` (after ${answer.attempts} attempts)` : '';
+    return new OtaError('http-status', `${endpoint}: ${statusLine(answer.status)}${after}${suffix(answer)}`);
+  }
+
+  #reportOptions(): CallOptions {
+    return { sends: statusReportSends(this.pollIntervals) };
+  }
+}
+
+function suffix(answer: { body: Uint8Array }): string {
+  const text = serverError(answer.body);
+  return text === '' ? '' : `: ${text}`;
+}
+
+function deploymentPart(deploymentId: string): string {
+  if (typeof deploymentId !== 'string' || deploymentId === '') {
+    throw new TypeError(`"deploymentId" expected a non-empty string, got ${describe(deploymentId)}`);
+  }
+  return encodeURIComponent(deploymentId);
+}
+
+/** The next request of one API flavour; the same state gives the same bytes (keys sorted). */
+function nextRequest(api: NextApi, state: DeviceState): { method: 'GET' | 'POST'; path: string; body?: Uint8Array } {
+  if (typeof state.artifactName !== 'string' || state.artifactName === '') throw new TypeError(`"artifactName" expected a non-empty string, got ${describe(state.artifactName)}`);
+  if (typeof state.deviceType !== 'string' || state.deviceType === '') throw new TypeError(`"deviceType" expected a non-empty string, got ${describe(state.deviceType)}`);
+  const provides: Record<string, string> = {};
+  for (const key of Object.keys(state.provides).sort()) {
+    if (key === 'artifact_name' || key === 'device_type') continue; // given by artifactName / deviceType
+    const value = state.provides[key];
+    if (typeof value !== 'string') throw new TypeError(`provides "${key}" expected a string, got ${describe(value)}`);
+    provides[key] = value;
+  }
+  if (api === 'v2') {
+    const deviceProvides = { artifact_name: state.artifactName, device_type: state.deviceType, ...provides };
+    return { method: 'POST', path: NEXT_V2_PATH, body: utf8(JSON.stringify({ device_provides: deviceProvides })) };
+  }
+  if (api === 'v1-post') {
+    const request = { artifact_name: state.artifactName, device_type: state.deviceType, artifact_provides: provides };
+    return { method: 'POST', path: NEXT_V1_PATH, body: utf8(JSON.stringify(request)) };
+  }
+  const query = `artifact_name=${encodeURIComponent(state.artifactName)}&device_type=${encodeURIComponent(state.deviceType)}`;
+  return { method: 'GET', path: `${NEXT_V1_PATH}?${query}` };
+}
+
+function parseInstructions(body: unknown, endpoint: string): DeploymentInstructions {
+  if (!isObject(body)) throw new OtaError('http-status', `${endpoint}: 200 OK body expected an object, got ${describe(body)}`);
+  const id = stringField(body, '', 'id', endpoint);
+  const artifact = body['artifact'];
+  if (!isObject(artifact)) throw new OtaError('http-status', `${endpoint}: "artifact" expected an object, got ${describe(artifact)}`);
+  const artifactName = stringField(artifact, 'artifact.', 'artifact_name', endpoint);
+  const source = artifact['source'];
+  if (!isObject(source)) throw new OtaError('http-status', `${endpoint}: "artifact.source" expected an object, got ${describe(source)}`);
+  const uri = stringField(source, 'artifact.source.', 'uri', endpoint);
+  const types = artifact['device_types_compatible'];
+  let deviceTypes: string[] = [];
+  if (types !== undefined) {
+    if (!Array.isArray(types) || !types.every((t) => typeof t === 'string')) {
+      throw new OtaError('http-status', `${endpoint}: "artifact.device_types_compatible" expected an array of strings, got ${describe(types)}`);
+    }
+    deviceTypes = types.slice() as string[];
+  }
+  return { id, artifactName, uri, deviceTypes };
+}
+
+function stringValue(object: Record<string, unknown>, key: string, endpoint: string): string {
+  const value = object[key];
+  if (typeof value !== 'string') throw new OtaError('http-status', `${endpoint}: "${key}" expected a string, got ${describe(value)}`);
+  return value;
+}
+
+/** The artifact answer fits the request: 200 for a whole one, 206 with a matching Content-Range for a resume. */
+function checkDownload(response: HttpResponse, start: number, total: number | undefined, endpoint: string): void {
+  if (start === 0) {
+    if (response.status !== 200) throw new OtaError('http-status', `${endpoint}: expected 200 OK, got ${statusLine(response.status)}`);
+    return;
+  }
+  if (response.status !== 206) {
+    const why = response.status === 200 ? ' (the server ignored the range: the body starts at byte 0)' : '';
+    throw new OtaError('http-status', `${endpoint}: expected 206 Partial Content, got ${statusLine(response.status)}${why}`);
+  }
+  const header = response.headers.get('content-range');
+  const range = header === undefined ? null : /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header.trim());
+  if (range === null) throw new OtaError('http-status', `${endpoint}: 206 Content-Range expected "bytes ${start}-END/TOTAL", got ${describe(header)}`);
+  const first = Number(range[1]);
+  const last = Number(range[2]);
+  if (first !== start || last < first) {
+    throw new OtaError('http-status', `${endpoint}: 206 Content-Range expected to start at byte ${start}, got ${JSON.stringify(header)}`);
+  }
+  if (total !== undefined && range[3] !== '*' && Number(range[3]) !== total) {
+    throw new OtaError('http-status', `${endpoint}: 206 Content-Range total expected ${total} (artifact size changed?), got ${JSON.stringify(header)}`);
+  }
+}
+
+/** The deployment log body, dropping the oldest messages (with a marker) past LOG_MAX_BYTES. */
+function logBody(messages: DeploymentLogMessage[]): Uint8Array {
+  const encoded = messages.map((m) => {
+    if (typeof m.timestamp !== 'string' || m.timestamp === '' || typeof m.level !== 'string' || m.level === '' || typeof m.message !== 'string' || m.message === '') {
+      throw new TypeError(`log message expected non-empty timestamp, level and message strings, got ${describe(JSON.stringify(m))}`);
+    }
+    return JSON.stringify({ timestamp: m.timestamp, level: m.level, message: m.message });
+  });
+  const overhead = '{"messages":[]}'.length + 256; // room for the marker
+  let bytes = overhead;
+  let first = encoded.length;
+  while (first > 0) {
+    const size = utf8(encoded[first - 1]!).length + 1;
+    if (bytes + size > LOG_MAX_BYTES) break;
+    bytes += size;
+    first--;
+  }
+  if (first > 0) {
+    const marker = { timestamp: messages[first]?.timestamp ?? messages[0]!.timestamp, level: 'warn', message: `THE ORIGINAL LOGS WERE TOO BIG: ${first} oldest messages dropped` };
+    encoded.splice(0, first, JSON.stringify(marker));
+  }
+  return utf8(`{"messages":[${encoded.join(',')}]}`);
+}
+
+/** A URL without its query: pre-signed download links carry a signature that must not reach logs. */
+function redact(uri: string): string {
+  return uri.replace(/[?#].*$/, '');
+}
