@@ -62,13 +62,15 @@ export function statusReportSends(intervals: PollIntervals): number {
 }
 
 /**
- * Milliseconds a Retry-After header asks for: delta-seconds or an HTTP-date (needs the wall
+ * Milliseconds a Retry-After header asks for: delta-seconds or an IMF-fixdate (needs the wall
  * clock; NaN when unknown). undefined when absent or unreadable.
  */
 export function retryAfterMs(header: string | undefined, wallClockMs: number): number | undefined {
   if (header === undefined) return undefined;
   const text = header.trim();
   if (/^\d{1,9}$/.test(text)) return Number(text) * 1000;
+  // IMF-fixdate only (RFC 9110 §5.6.7): engines parse other strings loosely ("-5" as a year).
+  if (!/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(text)) return undefined;
   const date = Date.parse(text);
   if (Number.isNaN(date) || Number.isNaN(wallClockMs)) return undefined;
   return Math.max(0, date - wallClockMs);
