@@ -353,18 +353,29 @@ function compress(compression: 'none' | 'gzip', chunks: Iterable<Uint8Array>): U
   return concatBytes(...compressChunks(chunks));
 }
 
-// One gzip member with a zero mtime and OS byte 255, like Go's compress/gzip (pgzip) header.
+// One gzip member with a zero mtime and OS byte 255, like Go's compress/gzip (pgzip) header. Input
+// goes to fflate in whole 64 KiB pushes, so the output does not depend on how the source is chunked.
 function compressChunks(chunks: Iterable<Uint8Array>): Uint8Array[] {
   const out: Uint8Array[] = [];
   const gzip = new Gzip({ level: 6, mtime: 0 }, (data) => {
     if (out.length === 0 && data.length >= 10) data[9] = 0xff;
     out.push(data);
   });
+  const staging = new Uint8Array(GZIP_PUSH_BYTES); // fflate copies each push into its window
+  let filled = 0;
   for (const chunk of chunks) {
-    // fflate copies input into a 96 KiB window, but grows it to fit one oversized push.
-    for (let at = 0; at < chunk.length; at += GZIP_PUSH_BYTES) gzip.push(chunk.subarray(at, at + GZIP_PUSH_BYTES));
+    for (let at = 0; at < chunk.length; ) {
+      const take = Math.min(chunk.length - at, GZIP_PUSH_BYTES - filled);
+      staging.set(chunk.subarray(at, at + take), filled);
+      filled += take;
+      at += take;
+      if (filled === GZIP_PUSH_BYTES) {
+        gzip.push(staging);
+        filled = 0;
+      }
+    }
   }
-  gzip.push(new Uint8Array(0), true);
+  gzip.push(staging.subarray(0, filled), true);
   return out;
 }
 
