@@ -311,7 +311,7 @@ describe.skipIf(!realTool('mender-artifact'))('same bytes as mender-artifact 3.9
   });
 
   it('with a 150-byte name and files of 0, 1, 511, 512, 513 and 2048 bytes', () => {
-    const files = [0, 1, 511, 512, 513, 2048].map((size) => ({ name: `f-${size}.bin`, data: new Uint8Array(size).map((_, i) => i * 31 + size) }));
+    const files: { name: string; data: Uint8Array }[] = [0, 1, 511, 512, 513, 2048].map((size) => ({ name: `f-${size}.bin`, data: new Uint8Array(size).map((_, i) => i * 31 + size) }));
     files.push({ name: 'L'.repeat(150), data: text('long') });
     compare(['-T', 't', '-n', 'n', '-t', 'd'], { artifactName: 'n', deviceTypes: ['d'], payloadType: 't' }, files);
   });
