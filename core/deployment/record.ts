@@ -1,0 +1,151 @@
+// The persisted deployment record: one small KeyValue entry, codec-encoded (CBOR on boards, see
+// platform/state-codec-cbor.ts) and followed by a CRC-32, validated field by field on load so a
+// bad record becomes OtaError('storage-corrupt') and never a half-understood state.
+import { crc32 } from '../crc32.ts';
+import { concatBytes, fromUtf8, readU32LE, utf8, writeU32LE } from '../bytes.ts';
+import { OtaError } from '../errors.ts';
+import { isStateName, type StateName } from './states.ts';
+
+/** Turns plain data (objects, arrays, strings, numbers, booleans) into bytes and back. */
+export interface StateCodec {
+  encode(value: unknown): Uint8Array;
+  /** Throws on bytes it did not produce; the record layer maps that to 'storage-corrupt'. */
+  decode(bytes: Uint8Array): unknown;
+}
+
+export const RECORD_VERSION = 1;
+
+/** Where a resumable download stands: the first byte not yet durable, in artifact and file terms. */
+export interface DownloadCheckpoint {
+  readonly payloadIndex: number;
+  readonly fileName: string;
+  readonly fileOffset: number;
+  readonly artifactOffset: number;
+}
+
+export type FinalStatus = 'success' | 'failure' | 'already-installed';
+
+export interface DeploymentRecord {
+  readonly v: number;
+  readonly state: StateName;
+  /** Times a state was stored for this deployment (the loop guard). */
+  readonly storeCount: number;
+  readonly deploymentId: string;
+  readonly artifactName: string;
+  readonly uri: string;
+  /** The running image's version when the deployment started. */
+  readonly fromVersion: string;
+  /** The new image's version, known once its header has been read. */
+  readonly toVersion?: string;
+  /** Payload type (selects the update module), known once the head is read. */
+  readonly payloadType?: string;
+  /** Provides to store at commit (artifact + type-info provides) and the globs they clear. */
+  readonly provides?: Record<string, string>;
+  readonly clearsProvides?: string[] | null;
+  readonly compressed?: boolean;
+  readonly checkpoint?: DownloadCheckpoint;
+  /** Download attempts so far (a reset and a lost connection each count one). */
+  readonly attempts: number;
+  /** Set once the outcome is known; what 'report' sends. */
+  readonly finalStatus?: FinalStatus;
+  /** The server aborted the deployment (409): clean up, report nothing more. */
+  readonly aborted?: boolean;
+  /** The first failure, one line (also in the deployment log). */
+  readonly error?: string;
+  /** The loop guard tripped: only the failure states may still run. */
+  readonly loop?: boolean;
+}
+
+const CRC_BYTES = 4;
+
+export function encodeRecord(codec: StateCodec, record: DeploymentRecord): Uint8Array {
+  const body = codec.encode(record);
+  const crc = new Uint8Array(CRC_BYTES);
+  writeU32LE(crc, 0, crc32(body));
+  return concatBytes(body, crc);
+}
+
+/** Decodes and validates a stored record; OtaError('storage-corrupt') naming the first problem. */
+export function decodeRecord(codec: StateCodec, bytes: Uint8Array): DeploymentRecord {
+  if (bytes.length <= CRC_BYTES) {
+    throw new OtaError('storage-corrupt', `deployment record: expected more than ${CRC_BYTES} bytes, got ${bytes.length}`);
+  }
+  const body = bytes.subarray(0, bytes.length - CRC_BYTES);
+  const stored = readU32LE(bytes, bytes.length - CRC_BYTES);
+  const actual = crc32(body);
+  if (stored !== actual) {
+    throw new OtaError(
+      'storage-corrupt',
+      `deployment record: expected crc32 ${stored.toString(16).padStart(8, '0')}, got ${actual.toString(16).padStart(8, '0')}`,
+    );
+  }
+  let value: unknown;
+  try {
+    value = codec.decode(body);
+  } catch (error) {
+    throw new OtaError('storage-corrupt', `deployment record: undecodable (${(error as Error).message})`, { cause: error });
+  }
+  return validateRecord(value);
+}
+
+function fail(field: string, expected: string, actual: unknown): never {
+  const shown = typeof actual === 'string' ? JSON.stringify(actual.slice(0, 40)) : typeof actual;
+  throw new OtaError('storage-corrupt', `deployment record field "${field}": expected ${expected}, got ${shown}`);
+}
+
+function isStringMap(value: unknown): value is Record<string, string> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+}
+
+/** Field-by-field check of decoded data; unknown state names and versions are rejected by name. */
+export function validateRecord(value: unknown): DeploymentRecord {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('(record)', 'an object', value);
+  const r = value as Record<string, unknown>;
+  if (r.v !== RECORD_VERSION) fail('v', String(RECORD_VERSION), r.v);
+  if (!isStateName(r.state)) fail('state', 'a state name', r.state);
+  if (!isCount(r.storeCount)) fail('storeCount', 'a count', r.storeCount);
+  for (const field of ['deploymentId', 'artifactName', 'uri', 'fromVersion'] as const) {
+    if (typeof r[field] !== 'string' || r[field] === '') fail(field, 'a non-empty string', r[field]);
+  }
+  if (!isCount(r.attempts)) fail('attempts', 'a count', r.attempts);
+  for (const field of ['toVersion', 'payloadType', 'error'] as const) {
+    if (r[field] !== undefined && typeof r[field] !== 'string') fail(field, 'a string', r[field]);
+  }
+  if (r.provides !== undefined && !isStringMap(r.provides)) fail('provides', 'a map of strings', r.provides);
+  if (
+    r.clearsProvides !== undefined &&
+    r.clearsProvides !== null &&
+    !(Array.isArray(r.clearsProvides) && r.clearsProvides.every((g) => typeof g === 'string'))
+  ) {
+    fail('clearsProvides', 'a list of strings or null', r.clearsProvides);
+  }
+  for (const field of ['compressed', 'aborted', 'loop'] as const) {
+    if (r[field] !== undefined && typeof r[field] !== 'boolean') fail(field, 'a boolean', r[field]);
+  }
+  if (r.finalStatus !== undefined && r.finalStatus !== 'success' && r.finalStatus !== 'failure' && r.finalStatus !== 'already-installed') {
+    fail('finalStatus', 'success, failure or already-installed', r.finalStatus);
+  }
+  if (r.checkpoint !== undefined) {
+    const c = r.checkpoint as Record<string, unknown>;
+    if (typeof c !== 'object' || c === null) fail('checkpoint', 'an object', c);
+    if (!isCount(c.payloadIndex)) fail('checkpoint.payloadIndex', 'a count', c.payloadIndex);
+    if (typeof c.fileName !== 'string' || c.fileName === '') fail('checkpoint.fileName', 'a file name', c.fileName);
+    if (!isCount(c.fileOffset)) fail('checkpoint.fileOffset', 'a count', c.fileOffset);
+    if (!isCount(c.artifactOffset)) fail('checkpoint.artifactOffset', 'a count', c.artifactOffset);
+  }
+  return r as unknown as DeploymentRecord;
+}
+
+/** The dependency-free codec: JSON as UTF-8. Boards pass the CBOR codec (smaller records). */
+export const jsonStateCodec: StateCodec = {
+  encode(value: unknown): Uint8Array {
+    return utf8(JSON.stringify(value));
+  },
+  decode(bytes: Uint8Array): unknown {
+    return JSON.parse(fromUtf8(bytes));
+  },
+};
