@@ -18,7 +18,8 @@ export interface PayloadBytes {
 
 /**
  * A payload file given as chunks, for payloads too big to hold. `chunks` is called twice (once to
- * hash, once to write) and must yield the same bytes both times, `size` in total.
+ * hash, once to write) and must yield the same bytes both times, `size` in total. A yielded chunk
+ * is borrowed: the source may reuse its buffer once the next chunk is asked for.
  */
 export interface PayloadStream {
   readonly name: string;
