@@ -1,2 +1,4 @@
 // The portable core's public API: what a board's main module imports.
 export { OtaError, isOtaError, type OtaErrorCode } from './errors.ts';
+export { DeviceApi, type DeviceApiOptions, type DeviceState, type DeploymentInstructions, type DeploymentStatus } from './server/device-api.ts';
+export { DEFAULT_POLL_INTERVALS, type PollIntervals } from './server/backoff.ts';
