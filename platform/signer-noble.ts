@@ -1,0 +1,60 @@
+// Portable device identity key: Ed25519 (@noble/ed25519) or ECDSA P-256 (@noble/curves), signing
+// as Mender's X-MEN-Signature expects (see Signer in verifier.ts).
+import * as ed from '@noble/ed25519';
+import { p256 } from '@noble/curves/nist.js';
+import { publicKeyToPem } from './public-key.ts';
+import { ensureEd25519Hash } from './verifier-noble.ts';
+import type { Signer } from './verifier.ts';
+
+export type SignerKeyType = 'ed25519' | 'ecdsa-p256';
+
+const SECRET_KEY_BYTES = 32;
+// A P-256 scalar is drawn from 48 random bytes reduced mod n (FIPS 186-5 A.2.1), so the bias is negligible.
+const P256_SEED_BYTES = 48;
+
+function expectType(type: unknown): asserts type is SignerKeyType {
+  if (type !== 'ed25519' && type !== 'ecdsa-p256') throw new TypeError(`"type" expected ed25519 or ecdsa-p256, got ${String(type)}`);
+}
+
+/** A new 32-byte secret key for `type`, from the board's random source. */
+export function generateSecretKey(type: SignerKeyType, randomBytes: (n: number) => Uint8Array): Uint8Array {
+  expectType(type);
+  if (type === 'ed25519') {
+    const key = randomBytes(SECRET_KEY_BYTES);
+    if (!(key instanceof Uint8Array) || key.length !== SECRET_KEY_BYTES) {
+      throw new RangeError(`randomBytes(${SECRET_KEY_BYTES}) returned ${key instanceof Uint8Array ? key.length : typeof key} bytes`);
+    }
+    return key.slice();
+  }
+  const seed = randomBytes(P256_SEED_BYTES);
+  if (!(seed instanceof Uint8Array) || seed.length !== P256_SEED_BYTES) {
+    throw new RangeError(`randomBytes(${P256_SEED_BYTES}) returned ${seed instanceof Uint8Array ? seed.length : typeof seed} bytes`);
+  }
+  return p256.utils.randomSecretKey(seed);
+}
+
+/** A Signer over `secretKey` (32 bytes: the Ed25519 seed or the P-256 scalar). */
+export function createSigner(type: SignerKeyType, secretKey: Uint8Array): Signer {
+  expectType(type);
+  if (!(secretKey instanceof Uint8Array) || secretKey.length !== SECRET_KEY_BYTES) {
+    throw new RangeError(`"secretKey" expected ${SECRET_KEY_BYTES} bytes, got ${secretKey instanceof Uint8Array ? secretKey.length : typeof secretKey}`);
+  }
+  const secret = secretKey.slice(); // the caller may wipe or reuse its array
+  if (type === 'ed25519') {
+    ensureEd25519Hash();
+    const publicKeyPem = publicKeyToPem({ type: 'ed25519', raw: ed.getPublicKey(secret) });
+    return {
+      type,
+      publicKeyPem,
+      sign: (message: Uint8Array): Uint8Array => ed.sign(message, secret),
+    };
+  }
+  if (!p256.utils.isValidSecretKey(secret)) throw new RangeError('"secretKey" is not a valid P-256 scalar (0 or ≥ n)');
+  const publicKeyPem = publicKeyToPem({ type: 'ecdsa-p256', raw: p256.getPublicKey(secret, false) });
+  return {
+    type,
+    publicKeyPem,
+    // prehash: SHA-256(message); DER as Mender's server (Go x509/ecdsa.VerifyASN1) expects.
+    sign: (message: Uint8Array): Uint8Array => p256.sign(message, secret, { prehash: true, format: 'der' }),
+  };
+}
