@@ -44,6 +44,9 @@ export interface DeploymentRecord {
   readonly clearsProvides?: string[] | null;
   readonly compressed?: boolean;
   readonly checkpoint?: DownloadCheckpoint;
+  /** The payload file once stored (re-checking it after a reset needs its size). */
+  readonly fileName?: string;
+  readonly fileSize?: number;
   /** Download attempts so far (a reset and a lost connection each count one). */
   readonly attempts: number;
   /** Set once the outcome is known; what 'report' sends. */
@@ -58,34 +61,39 @@ export interface DeploymentRecord {
 
 const CRC_BYTES = 4;
 
-export function encodeRecord(codec: StateCodec, record: DeploymentRecord): Uint8Array {
-  const body = codec.encode(record);
+/** Codec bytes followed by their CRC-32 (little-endian): the framing of every stored record. */
+export function frame(codec: StateCodec, value: unknown): Uint8Array {
+  const body = codec.encode(value);
   const crc = new Uint8Array(CRC_BYTES);
   writeU32LE(crc, 0, crc32(body));
   return concatBytes(body, crc);
 }
 
-/** Decodes and validates a stored record; OtaError('storage-corrupt') naming the first problem. */
-export function decodeRecord(codec: StateCodec, bytes: Uint8Array): DeploymentRecord {
+/** The value of a framed record; OtaError('storage-corrupt') naming `what` when the CRC or codec fails. */
+export function unframe(codec: StateCodec, bytes: Uint8Array, what: string): unknown {
   if (bytes.length <= CRC_BYTES) {
-    throw new OtaError('storage-corrupt', `deployment record: expected more than ${CRC_BYTES} bytes, got ${bytes.length}`);
+    throw new OtaError('storage-corrupt', `${what}: expected more than ${CRC_BYTES} bytes, got ${bytes.length}`);
   }
   const body = bytes.subarray(0, bytes.length - CRC_BYTES);
   const stored = readU32LE(bytes, bytes.length - CRC_BYTES);
   const actual = crc32(body);
   if (stored !== actual) {
-    throw new OtaError(
-      'storage-corrupt',
-      `deployment record: expected crc32 ${stored.toString(16).padStart(8, '0')}, got ${actual.toString(16).padStart(8, '0')}`,
-    );
+    throw new OtaError('storage-corrupt', `${what}: expected crc32 ${stored.toString(16).padStart(8, '0')}, got ${actual.toString(16).padStart(8, '0')}`);
   }
-  let value: unknown;
   try {
-    value = codec.decode(body);
+    return codec.decode(body);
   } catch (error) {
-    throw new OtaError('storage-corrupt', `deployment record: undecodable (${(error as Error).message})`, { cause: error });
+    throw new OtaError('storage-corrupt', `${what}: undecodable (${(error as Error).message})`, { cause: error });
   }
-  return validateRecord(value);
+}
+
+export function encodeRecord(codec: StateCodec, record: DeploymentRecord): Uint8Array {
+  return frame(codec, record);
+}
+
+/** Decodes and validates a stored record; OtaError('storage-corrupt') naming the first problem. */
+export function decodeRecord(codec: StateCodec, bytes: Uint8Array): DeploymentRecord {
+  return validateRecord(unframe(codec, bytes, 'deployment record'));
 }
 
 function fail(field: string, expected: string, actual: unknown): never {
@@ -112,7 +120,8 @@ export function validateRecord(value: unknown): DeploymentRecord {
     if (typeof r[field] !== 'string' || r[field] === '') fail(field, 'a non-empty string', r[field]);
   }
   if (!isCount(r.attempts)) fail('attempts', 'a count', r.attempts);
-  for (const field of ['toVersion', 'payloadType', 'error'] as const) {
+  if (r.fileSize !== undefined && !isCount(r.fileSize)) fail('fileSize', 'a count', r.fileSize);
+  for (const field of ['toVersion', 'payloadType', 'error', 'fileName'] as const) {
     if (r[field] !== undefined && typeof r[field] !== 'string') fail(field, 'a string', r[field]);
   }
   if (r.provides !== undefined && !isStringMap(r.provides)) fail('provides', 'a map of strings', r.provides);

@@ -1,16 +1,26 @@
 // The lifecycle both image modules share once the image is stored: a test boot through
-// BootControl, the revert check after the reset, confirm, and rollback.
+// BootControl, the revert check after the reset, confirm, and rollback. Each step looks at the
+// BootState first, because a reset may have come between the step's effect and the next store.
+import type { BootState } from '../../platform/boot-control.ts';
 import { OtaError } from '../errors.ts';
-import type { UpdateModule } from './update-module.ts';
+import type { PayloadFacts, UpdateModule } from './update-module.ts';
 
 type Lifecycle = Pick<UpdateModule, 'install' | 'reboot' | 'verifyReboot' | 'commit' | 'rollback' | 'verifyRollback' | 'failure'>;
 
+/** The new image runs on trial: the reset after setPendingTest has happened. */
+function isNewOnTrial(boot: BootState, facts: PayloadFacts): boolean {
+  return boot.isTestBoot && (facts.version === undefined || boot.runningVersion === facts.version);
+}
+
 export function imageLifecycle(type: string): Lifecycle {
   return {
-    async install(context) {
-      await context.board.bootControl.setPendingTest();
+    async install(context, facts) {
+      const bootControl = context.board.bootControl;
+      if (isNewOnTrial(await bootControl.state(), facts)) return;
+      await bootControl.setPendingTest();
     },
-    reboot(context) {
+    async reboot(context, facts) {
+      if (isNewOnTrial(await context.board.bootControl.state(), facts)) return;
       context.board.system.restart();
     },
     async verifyReboot(context, facts) {
@@ -25,8 +35,20 @@ export function imageLifecycle(type: string): Lifecycle {
         throw new OtaError('revert-detected', `${type}: image ${boot.runningVersion} is not running as a test boot after the reboot (expected an unconfirmed trial)`);
       }
     },
-    async commit(context) {
-      await context.board.bootControl.confirm();
+    async commit(context, facts) {
+      const bootControl = context.board.bootControl;
+      const boot = await bootControl.state();
+      if (isNewOnTrial(boot, facts)) {
+        await bootControl.confirm();
+        return;
+      }
+      // Not on trial: either confirmed already (a reset right after confirm) or reverted.
+      if (boot.lastBootReverted || (facts.version !== undefined && boot.runningVersion !== facts.version)) {
+        throw new OtaError(
+          'revert-detected',
+          `${type}: image ${facts.version ?? '(new)'} is gone before the commit; running ${boot.runningVersion}${boot.lastBootReverted ? ' (the bootloader reverted it)' : ''}`,
+        );
+      }
     },
     async rollback(context) {
       const bootControl = context.board.bootControl;

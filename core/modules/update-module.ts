@@ -50,14 +50,20 @@ export interface UpdateModule {
    * (`stored` says what was downloaded). Throws OtaError naming the failed check.
    */
   verify(context: UpdateModuleContext, download: ModuleDownload | undefined, stored: StoredPayload): MaybePromise<PayloadFacts>;
-  /** ArtifactInstall: make the payload take effect (for images: pending as a test boot). */
-  install(context: UpdateModuleContext): MaybePromise<void>;
-  /** ArtifactReboot: restart the board (System.restart never returns). */
-  reboot(context: UpdateModuleContext): MaybePromise<void>;
+  /**
+   * ArtifactInstall: make the payload take effect (for images: pending as a test boot). Called
+   * again after a reset in the middle, so it must notice when its effect already happened.
+   */
+  install(context: UpdateModuleContext, facts: PayloadFacts): MaybePromise<void>;
+  /**
+   * ArtifactReboot: restart the board (System.restart never returns). Returns without a restart
+   * when the new payload already runs (a reset came first).
+   */
+  reboot(context: UpdateModuleContext, facts: PayloadFacts): MaybePromise<void>;
   /** ArtifactVerifyReboot: the new payload is running on trial; throws OtaError('revert-detected') if not. */
   verifyReboot(context: UpdateModuleContext, facts: PayloadFacts): MaybePromise<void>;
-  /** ArtifactCommit: make it permanent. */
-  commit(context: UpdateModuleContext): MaybePromise<void>;
+  /** ArtifactCommit: make it permanent; idempotent (a reset may repeat it); OtaError('revert-detected') if the new payload no longer runs. */
+  commit(context: UpdateModuleContext, facts: PayloadFacts): MaybePromise<void>;
   /** ArtifactRollback: undo the install. 'restart' when a reset is needed to get the old one back. */
   rollback(context: UpdateModuleContext): MaybePromise<'restart' | 'done'>;
   /** Checks after the rollback reset that the old payload runs again; throws OtaError if not. */

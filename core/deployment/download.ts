@@ -1,0 +1,289 @@
+// The download state: the artifact streams from the pre-signed URI through the ArtifactReader into
+// the payload's update module, with the gates of research/mender-protocol.md §1.9 at the head,
+// progress as the status substate, checkpoints for resume, and Range resume after a lost
+// connection (the same reader keeps going: research/mender-protocol.md §3.5) or after a reset (the
+// reader re-reads and re-verifies the head, rebuilds the file hash from flash, then seeks).
+import type { Board } from '../../platform/board.ts';
+import type { HttpResponse } from '../../platform/http.ts';
+import type { MaybePromise } from '../../platform/maybe-async.ts';
+import type { PublicKey } from '../../platform/verifier.ts';
+import { ArtifactReader } from '../artifact/artifact-reader.ts';
+import { checkDepends, isDeviceTypeCompatible } from '../artifact/compatibility.ts';
+import type { ArtifactHead, PayloadFile } from '../artifact/types.ts';
+import { OtaError, isOtaError } from '../errors.ts';
+import type { DeviceApi } from '../server/device-api.ts';
+import { exponentialBackoffMs } from '../server/backoff.ts';
+import type { ModuleDownload, UpdateModule, UpdateModuleContext } from '../modules/update-module.ts';
+import type { UpdateModuleRegistry } from '../modules/update-module.ts';
+import type { DeploymentRecord, DownloadCheckpoint } from './record.ts';
+
+export interface DownloadSettings {
+  readonly deviceType: string;
+  /** When set, artifacts must carry a valid manifest signature by this key. */
+  readonly artifactKey?: PublicKey;
+  /** Download attempts per deployment (a lost connection or a reset each use one). */
+  readonly maxDownloadAttempts: number;
+  /** Checkpoint spacing in bytes (sector boundaries, never more than 64 KiB apart). */
+  readonly checkpointBytes: number;
+  /** Progress substates: one per `progressStepPercent`, at most one per `progressMinIntervalMs`. */
+  readonly progressStepPercent: number;
+  readonly progressMinIntervalMs: number;
+  /** Cap of the wait between attempts (Mender: RetryPollIntervalSeconds). */
+  readonly retryMaxIntervalMs: number;
+}
+
+export interface DownloadProgress {
+  readonly deploymentId: string;
+  /** Artifact bytes received in this attempt's stream (the offset reached). */
+  readonly offset: number;
+  readonly total: number | undefined;
+  /** Bytes received over the network for this deployment in this boot. */
+  readonly received: number;
+}
+
+export interface DownloadContext {
+  readonly board: Board;
+  readonly api: DeviceApi;
+  readonly modules: UpdateModuleRegistry;
+  readonly settings: DownloadSettings;
+  readonly moduleContext: UpdateModuleContext;
+  /** The provides the device has now (artifact_name, device_type included): what depends is checked against. */
+  readonly provides: Readonly<Record<string, string>>;
+  /** Stores facts and checkpoints in the record (not counted by the loop guard). */
+  update(patch: Partial<DeploymentRecord>): Promise<DeploymentRecord>;
+  record(): DeploymentRecord;
+  report(substate: string): Promise<void>;
+  progress(progress: DownloadProgress): void;
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
+}
+
+export interface DownloadResult {
+  readonly module: UpdateModule;
+  readonly download: ModuleDownload;
+  readonly fileName: string;
+  readonly fileSize: number;
+}
+
+/** Forwards the reader's payload files to the module, and checkpoints what is durable. */
+class CheckpointingSink {
+  file: PayloadFile | undefined;
+  #lastCheckpoint: number;
+
+  constructor(
+    readonly download: ModuleDownload,
+    readonly context: DownloadContext,
+    resumedAt: number,
+  ) {
+    this.#lastCheckpoint = resumedAt;
+  }
+
+  async open(file: PayloadFile, resumeOffset: number): Promise<void> {
+    this.file = file;
+    this.#lastCheckpoint = resumeOffset;
+    await this.download.open(file, resumeOffset);
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    await this.download.write(bytes);
+    const durable = this.download.durableOffset;
+    const file = this.file;
+    if (file?.artifactOffset === undefined || durable - this.#lastCheckpoint < this.context.settings.checkpointBytes) return;
+    this.#lastCheckpoint = durable;
+    const checkpoint: DownloadCheckpoint = {
+      payloadIndex: file.payloadIndex,
+      fileName: file.name,
+      fileOffset: durable,
+      artifactOffset: file.artifactOffset + durable,
+    };
+    await this.context.update({ checkpoint });
+  }
+
+  close(file: PayloadFile): MaybePromise<void> {
+    return this.download.close(file);
+  }
+
+  discard(reason: OtaError): MaybePromise<void> {
+    return this.download.discard(reason);
+  }
+
+  readBack(offset: number, into: Uint8Array): MaybePromise<void> {
+    if (this.download.readBack === undefined) throw new OtaError('artifact-unsupported', `update module cannot read back stored bytes to resume`);
+    return this.download.readBack(offset, into);
+  }
+}
+
+/** The gates at the head: artifact name, device type, depends, one payload of a known type. */
+function checkHead(head: ArtifactHead, context: DownloadContext): UpdateModule {
+  const record = context.record();
+  if (head.artifactName !== record.artifactName) {
+    throw new OtaError('incompatible', `artifact name: the deployment expects "${record.artifactName}", the artifact is "${head.artifactName}"`);
+  }
+  const deviceType = context.settings.deviceType;
+  if (!isDeviceTypeCompatible(head, deviceType)) {
+    throw new OtaError('incompatible', `device type: this device is "${deviceType}", the artifact is for ${JSON.stringify(head.deviceTypes)}`);
+  }
+  const unmet = checkDepends(head.depends, context.provides);
+  if (unmet !== undefined) throw new OtaError('incompatible', `artifact_depends: ${unmet}`);
+  if (head.payloads.length !== 1) {
+    throw new OtaError('artifact-unsupported', `artifact "${head.artifactName}": ${head.payloads.length} payloads, this client installs exactly one`);
+  }
+  const payload = head.payloads[0]!;
+  const payloadUnmet = checkDepends(payload.depends, context.provides);
+  if (payloadUnmet !== undefined) throw new OtaError('incompatible', `payload ${payload.index} depends: ${payloadUnmet}`);
+  const module = context.modules.get(payload.type);
+  if (module === undefined) {
+    throw new OtaError('artifact-unsupported', `payload type "${payload.type}": no update module for it (have ${context.modules.types.join(', ')})`);
+  }
+  if (context.settings.artifactKey !== undefined && head.signature !== 'valid') {
+    // The reader refuses unsigned artifacts when given a key; this is the belt to its braces.
+    throw new OtaError('signature-missing', `artifact "${head.artifactName}": signature ${head.signature}, but an artifact key is configured`);
+  }
+  return module;
+}
+
+/** The whole download state: returns once the payload is stored and its checksums matched. */
+export async function downloadArtifact(context: DownloadContext): Promise<DownloadResult> {
+  const { api, settings } = context;
+  const board = context.board;
+  let received = 0;
+  let lastError = '';
+
+  for (;;) {
+    let record = context.record();
+    if (record.attempts >= settings.maxDownloadAttempts) {
+      throw new OtaError('network', `download: gave up after ${record.attempts} attempts${lastError ? `: ${lastError}` : ''}`);
+    }
+    const tried = record.attempts;
+    record = await context.update({ attempts: record.attempts + 1 });
+
+    // After a reset, an uncompressed artifact resumes from its checkpoint; a compressed one restarts.
+    const checkpoint = record.compressed === false ? record.checkpoint : undefined;
+    if (record.checkpoint !== undefined && checkpoint === undefined) {
+      context.log('info', 'download: compressed artifact, restarting the payload from its first byte');
+      record = await context.update({ checkpoint: undefined });
+    }
+    let module: UpdateModule | undefined;
+    let download: ModuleDownload | undefined;
+    let sink: CheckpointingSink | undefined;
+    const reader = new ArtifactReader({
+      sha256: board.sha256,
+      inflate: board.inflate,
+      verifier: board.verifier,
+      key: settings.artifactKey,
+      resume: checkpoint === undefined ? undefined : { payloadIndex: checkpoint.payloadIndex, fileName: checkpoint.fileName, fileOffset: checkpoint.fileOffset },
+      sink: {
+        open: (file, resumeOffset) => sink!.open(file, resumeOffset),
+        write: (bytes) => sink!.write(bytes),
+        close: (file) => sink!.close(file),
+        discard: (reason) => sink?.discard(reason),
+        readBack: (offset, into) => sink!.readBack(offset, into),
+      },
+      onHead: async (head) => {
+        module = checkHead(head, context);
+        const payload = head.payloads[0]!;
+        await context.update({
+          payloadType: payload.type,
+          compressed: head.compression !== 'none',
+          provides: { ...head.provides, ...payload.provides },
+          clearsProvides: payload.clearsProvides,
+        });
+        download = await module.download(context.moduleContext, payload);
+        sink = new CheckpointingSink(download, context, checkpoint?.fileOffset ?? 0);
+        context.log('info', `artifact "${head.artifactName}" head verified (signature ${head.signature}, ${head.compression}); payload type ${payload.type}`);
+      },
+    });
+
+    let response: HttpResponse | undefined;
+    let offset = 0; // artifact bytes fed to the reader so far
+    let total: number | undefined;
+    let seeked = false;
+    const progress = new ProgressReporter(context, settings, board.scheduler.now.bind(board.scheduler));
+    try {
+      response = await api.download(record.uri);
+      total = contentLength(response);
+      for (;;) {
+        let chunk: Uint8Array | undefined;
+        try {
+          chunk = await response.read();
+        } catch (error) {
+          if (!isOtaError(error, 'network') || offset === 0) throw error;
+          // Lost connection mid-stream: the same reader goes on from the byte it stopped at.
+          lastError = error.message;
+          const attempts = context.record().attempts;
+          if (attempts >= settings.maxDownloadAttempts) throw new OtaError('network', `download: gave up after ${attempts} attempts: ${error.message}`, { cause: error });
+          const waitMs = exponentialBackoffMs(attempts - 1, settings.retryMaxIntervalMs) ?? settings.retryMaxIntervalMs;
+          context.log('warn', `download: ${error.message} at byte ${offset}; resuming with Range in ${waitMs / 1000} s`);
+          await response.close();
+          await board.scheduler.sleep(waitMs);
+          await context.update({ attempts: attempts + 1 });
+          response = await api.download(record.uri, { start: offset, total });
+          continue;
+        }
+        if (chunk === undefined) break;
+        received += chunk.length;
+        await reader.write(chunk);
+        offset += chunk.length;
+        if (!seeked && reader.seekTo !== undefined) {
+          // Resumed after a reset: the head is verified again and the file hash rebuilt from flash.
+          seeked = true;
+          offset = reader.seekTo;
+          context.log('info', `download: resuming "${checkpoint!.fileName}" at byte ${checkpoint!.fileOffset} (artifact byte ${offset})`);
+          await response.close();
+          response = await api.download(record.uri, { start: offset, total });
+          continue;
+        }
+        context.progress({ deploymentId: record.deploymentId, offset, total, received });
+        await progress.maybeReport(offset, total);
+      }
+      if (total !== undefined && offset !== total) {
+        throw new OtaError('network', `download: the body ended at byte ${offset}, expected ${total}`);
+      }
+      const summary = await reader.end();
+      const file = summary.files[0];
+      if (module === undefined || download === undefined || file === undefined) {
+        throw new OtaError('artifact-format', `artifact "${summary.artifactName}": the payload has no file to install`);
+      }
+      await context.update({ checkpoint: undefined });
+      return { module, download, fileName: file.name, fileSize: file.size };
+    } catch (error) {
+      await response?.close();
+      if (!isOtaError(error, 'network')) throw error;
+      // A connection that failed before any byte arrived: a new attempt after the backoff.
+      lastError = error.message;
+      const waitMs = exponentialBackoffMs(tried, settings.retryMaxIntervalMs) ?? settings.retryMaxIntervalMs;
+      context.log('warn', `download: ${error.message}; next attempt in ${waitMs / 1000} s`);
+      await download?.discard(error);
+      await board.scheduler.sleep(waitMs);
+    }
+  }
+}
+
+function contentLength(response: HttpResponse): number | undefined {
+  const text = response.headers.get('content-length');
+  if (text === undefined || !/^\d{1,15}$/.test(text)) return undefined;
+  return Number(text);
+}
+
+/** Sends "downloading NN%" substates at most every step and at most once per interval. */
+class ProgressReporter {
+  #lastPercent = -1;
+  #lastAt = -Infinity;
+
+  constructor(
+    readonly context: DownloadContext,
+    readonly settings: DownloadSettings,
+    readonly now: () => number,
+  ) {}
+
+  async maybeReport(offset: number, total: number | undefined): Promise<void> {
+    if (total === undefined || total === 0) return;
+    const step = this.settings.progressStepPercent;
+    const percent = Math.floor((offset * 100) / total / step) * step;
+    if (percent <= this.#lastPercent || percent >= 100) return;
+    const now = this.now();
+    if (now - this.#lastAt < this.settings.progressMinIntervalMs) return;
+    this.#lastPercent = percent;
+    this.#lastAt = now;
+    await this.context.report(`downloading ${percent}%`);
+  }
+}
