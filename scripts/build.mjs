@@ -1,19 +1,107 @@
-// Builds the portable core into one ES2022 ESM bundle (dist/ota-mcu-core.mjs) and a minified copy.
-// Usage: node scripts/build.mjs
+// Builds the core's bundles (esbuild, in process):
+//   core         core/index.ts alone, ESM — the portable implementations (noble, fflate, cbor-x)
+//                stay external: a board brings its own (native digest, inflate...).
+//   portable     the core plus its portable crypto, inflate, CBOR state codec and MCUboot logic, ESM.
+//   xs           one IIFE script for the XS harness (xsnap evaluates scripts, not modules): the
+//                portable bundle plus the guest side of the bridge, on globalThis.OtaMcuXs.
+// `buildBundles()` returns them in memory (tests and the bench call it, so nothing depends on a
+// stale dist/); `node scripts/build.mjs` also writes them to dist/ and prints their sizes.
 import { build } from 'esbuild';
-import { statSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Packages that are "portable implementations": never part of the core-alone bundle. */
+export const PORTABLE_PACKAGES = ['@noble/hashes', '@noble/ed25519', '@noble/curves', 'fflate', 'cbor-x'];
+
+/** The platform modules that make up "the core with its portable crypto, inflate and CBOR". */
+export const PORTABLE_MODULES = [
+  'platform/digest-noble.ts',
+  'platform/verifier-noble.ts',
+  'platform/signer-noble.ts',
+  'platform/public-key.ts',
+  'platform/inflate-fflate.ts',
+  'platform/state-codec-cbor.ts',
+  'platform/mcuboot-image.ts',
+  'platform/boot-control-mcuboot.ts',
+];
 
 const common = {
-  entryPoints: ['core/index.ts'],
   bundle: true,
-  format: 'esm',
   target: 'es2022',
   platform: 'neutral',
-  logLevel: 'warning',
+  // noble and fflate ship ESM with package "exports"; neutral needs the conditions spelled out.
+  mainFields: ['module', 'main'],
+  conditions: ['import', 'module', 'default'],
+  absWorkingDir: ROOT,
+  write: false,
+  logLevel: 'silent',
+  legalComments: 'none',
 };
 
-await build({ ...common, outfile: 'dist/ota-mcu-core.mjs' });
-await build({ ...common, outfile: 'dist/ota-mcu-core.min.mjs', minify: true });
-for (const file of ['dist/ota-mcu-core.mjs', 'dist/ota-mcu-core.min.mjs']) {
-  console.log(`${file}  ${statSync(file).size} bytes`);
+function text(result) {
+  return result.outputFiles[0].text;
+}
+
+/** Export-everything entry over the modules that exist (each helper lands its own). */
+function portableEntry() {
+  const present = PORTABLE_MODULES.filter((path) => existsSync(join(ROOT, path)));
+  const lines = ['export * from "./core/index.ts";', ...present.map((path) => `export * from "./${path}";`)];
+  return { contents: lines.join('\n'), present };
+}
+
+/**
+ * @returns {Promise<{ core: string, coreMin: string, portable: string, portableMin: string,
+ *   xs: string, portableModules: string[], sizes: Record<string, number> }>}
+ */
+export async function buildBundles() {
+  const coreOptions = { ...common, entryPoints: ['core/index.ts'], format: 'esm', external: PORTABLE_PACKAGES.map((p) => `${p}*`) };
+  const entry = portableEntry();
+  const portableOptions = {
+    ...common,
+    stdin: { contents: entry.contents, resolveDir: ROOT, sourcefile: 'portable-entry.ts', loader: 'ts' },
+    format: 'esm',
+  };
+  const [core, coreMin, portable, portableMin, xs] = await Promise.all([
+    build(coreOptions).then(text),
+    build({ ...coreOptions, minify: true }).then(text),
+    build(portableOptions).then(text),
+    build({ ...portableOptions, minify: true }).then(text),
+    // Not minified: XS error messages and stack names stay readable; the meter counts operations,
+    // which minification does not change.
+    build({ ...common, entryPoints: ['simulator/xs/guest/main.ts'], format: 'iife' }).then(text),
+  ]);
+  const bytes = (s) => new TextEncoder().encode(s).length;
+  return {
+    core,
+    coreMin,
+    portable,
+    portableMin,
+    xs,
+    portableModules: entry.present,
+    sizes: { coreMin: bytes(coreMin), portableMin: bytes(portableMin), xs: bytes(xs) },
+  };
+}
+
+async function main() {
+  const bundles = await buildBundles();
+  const dist = join(ROOT, 'dist');
+  mkdirSync(dist, { recursive: true });
+  const files = {
+    'ota-mcu-core.mjs': bundles.core,
+    'ota-mcu-core.min.mjs': bundles.coreMin,
+    'ota-mcu-portable.mjs': bundles.portable,
+    'ota-mcu-portable.min.mjs': bundles.portableMin,
+    'ota-mcu-xs.js': bundles.xs,
+  };
+  for (const [name, contents] of Object.entries(files)) {
+    writeFileSync(join(dist, name), contents);
+    console.log(`dist/${name}  ${new TextEncoder().encode(contents).length} bytes`);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  await main();
 }

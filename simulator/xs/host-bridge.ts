@@ -7,7 +7,8 @@ import type { XsMeter, XsWorker } from './worker.ts';
 
 interface Request {
   op: 'call' | 'get' | 'start' | 'release' | 'notify';
-  t?: string | { $r: number };
+  /** A root's name, or (decoded from its handle) the object itself. */
+  t?: string | object;
   m?: string;
   p?: string;
   a?: unknown[];
@@ -88,6 +89,9 @@ export class HostBridge {
     })();
     try {
       const value = await Promise.race([done, idle.then(() => done)]);
+      // The result arrives mid-crank: let that crank (and any settle still queued) end so its
+      // meter is counted.
+      await idle;
       return { value, meter };
     } catch (error) {
       if (this.#halt) throw this.#halt;
@@ -109,8 +113,8 @@ export class HostBridge {
   }
 
   #target(ref: Request['t']): object {
-    const object = typeof ref === 'string' ? this.#roots.get(ref) : ref ? this.#objects.get(ref.$r) : undefined;
-    if (object === undefined) throw new TypeError(`bridge: no object ${JSON.stringify(ref)}`);
+    const object = typeof ref === 'string' ? this.#roots.get(ref) : ref;
+    if (object === undefined) throw new TypeError(`bridge: no object ${JSON.stringify(ref)} (released, or never handed over)`);
     return object;
   }
 
@@ -154,7 +158,11 @@ export class HostBridge {
         case 'get':
           return this.#encode({ ok: (this.#target(request.t) as Record<string, unknown>)[request.p ?? ''] });
         case 'release':
-          if (request.t && typeof request.t === 'object') this.#objects.delete(request.t.$r);
+          if (request.t && typeof request.t === 'object') {
+            const id = this.#ids.get(request.t);
+            if (id !== undefined) this.#objects.delete(id);
+            this.#ids.delete(request.t);
+          }
           return this.#encode({ ok: undefined });
         case 'notify':
           if (request.kind === 'done') this.#finish(request.value);
@@ -206,7 +214,7 @@ export class HostBridge {
 }
 
 function describe(ref: Request['t']): string {
-  return typeof ref === 'string' ? ref : `object #${ref?.$r}`;
+  return typeof ref === 'string' ? ref : `a ${ref?.constructor?.name ?? 'missing'} object`;
 }
 
 /** A guest error as a Node error: OtaErrors keep their code. */

@@ -22,9 +22,14 @@ export interface WireError {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+// Data crosses by value; anything with behaviour (a class instance, an object literal with
+// methods) crosses as a handle.
 function isPlain(value: object): boolean {
+  if (Array.isArray(value)) return true;
   const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null || Array.isArray(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const key in value) if (typeof (value as Record<string, unknown>)[key] === 'function') return false;
+  return true;
 }
 
 export function encodeMessage(value: unknown, refs: RefCodec = {}): Uint8Array {

@@ -1,0 +1,78 @@
+// The reader pipeline as the harness runs it on either engine: artifact bytes in chunks → the
+// ArtifactReader (SHA-256 per entry, inflate, signature) → a counting sink. Portable on purpose:
+// Node and XS run this same code, so their results and costs compare like for like.
+import { ArtifactReader } from '../../../core/artifact/artifact-reader.ts';
+import type { PayloadFile, PayloadSink } from '../../../core/artifact/types.ts';
+import type { Sha256Factory } from '../../../platform/digest.ts';
+import type { Inflate } from '../../../platform/inflate.ts';
+import type { PublicKey, Verifier } from '../../../platform/verifier.ts';
+import { artifactFacts, errorFacts, type ArtifactFacts, type ErrorFacts } from './facts.ts';
+
+/** Fixed chunk size, or seeded random sizes in [1, max]. */
+export type Chunking = number | { readonly seed: number; readonly max: number };
+
+export interface PipelineOptions {
+  readonly artifact: Uint8Array;
+  readonly chunking: Chunking;
+  readonly sha256: Sha256Factory;
+  readonly inflate: Inflate;
+  readonly verifier: Verifier;
+  readonly key?: PublicKey;
+}
+
+export interface PipelineResult {
+  readonly facts?: ArtifactFacts;
+  readonly error?: ErrorFacts;
+  /** Payload bytes the sink received. */
+  readonly sinkBytes: number;
+  /** Calls of sink.discard (1 after a failure once payload bytes went out). */
+  readonly discards: number;
+}
+
+/** mulberry32: a tiny seeded PRNG, the same sequence on every engine. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export async function runPipeline(options: PipelineOptions): Promise<PipelineResult> {
+  let sinkBytes = 0;
+  let discards = 0;
+  const sink: PayloadSink = {
+    open(_file: PayloadFile): void {},
+    write(bytes: Uint8Array): void {
+      sinkBytes += bytes.length;
+    },
+    close(): void {},
+    discard(): void {
+      discards++;
+    },
+  };
+  const reader = new ArtifactReader({
+    sha256: options.sha256,
+    inflate: options.inflate,
+    verifier: options.verifier,
+    sink,
+    ...(options.key ? { key: options.key } : {}),
+  });
+  const { artifact, chunking } = options;
+  const random = typeof chunking === 'number' ? undefined : prng(chunking.seed);
+  try {
+    for (let at = 0; at < artifact.length; ) {
+      const size = random && typeof chunking !== 'number' ? 1 + Math.floor(random() * chunking.max) : (chunking as number);
+      const end = Math.min(artifact.length, at + size);
+      await reader.write(artifact.subarray(at, end));
+      at = end;
+    }
+    const summary = await reader.end();
+    return { facts: artifactFacts(summary), sinkBytes, discards };
+  } catch (error) {
+    return { error: errorFacts(error), sinkBytes, discards };
+  }
+}

@@ -1,0 +1,60 @@
+// XS jobs around the artifact reader: the pipeline on given bytes with a chosen digest, SHA-256
+// alone, and the bare chunking loop (the feed's own cost), each metered inside XS.
+import { parsePublicKeyPem } from '../../../platform/public-key.ts';
+import { sha256Noble } from '../../../platform/digest-noble.ts';
+import { inflateFflate } from '../../../platform/inflate-fflate.ts';
+import { verifierNoble } from '../../../platform/verifier-noble.ts';
+import type { Sha256Factory } from '../../../platform/digest.ts';
+import type { GuestBridge } from './bridge.ts';
+import { hostSha256, replaySha256, type DigestReplay } from './digests.ts';
+import { startMeter, type Job } from './jobs.ts';
+import { runPipeline, type Chunking } from './pipeline.ts';
+
+export type DigestChoice = 'noble' | 'host' | 'replay';
+
+export interface ReadArtifactArgs {
+  readonly artifact: Uint8Array;
+  readonly chunking: Chunking;
+  readonly keyPem?: string;
+  readonly digest: DigestChoice;
+  readonly replay?: DigestReplay;
+}
+
+function sha256For(args: { digest: DigestChoice; replay?: DigestReplay }, bridge: GuestBridge): Sha256Factory {
+  if (args.digest === 'host') return hostSha256(bridge);
+  if (args.digest === 'replay') return replaySha256(args.replay ?? []);
+  return sha256Noble;
+}
+
+export const readerJobs: Record<string, Job> = {
+  readArtifact: async (args: ReadArtifactArgs, bridge: GuestBridge) => {
+    const sha256 = sha256For(args, bridge);
+    const key = args.keyPem ? parsePublicKeyPem(args.keyPem) : undefined;
+    const stop = startMeter();
+    const result = await runPipeline({
+      artifact: args.artifact,
+      chunking: args.chunking,
+      sha256,
+      inflate: inflateFflate,
+      verifier: verifierNoble,
+      ...(key ? { key } : {}),
+    });
+    return { ...result, compute: stop() };
+  },
+  sha256Alone: async (args: { bytes: Uint8Array; chunkSize: number }) => {
+    const stop = startMeter();
+    const hash = sha256Noble();
+    for (let at = 0; at < args.bytes.length; at += args.chunkSize) hash.update(args.bytes.subarray(at, at + args.chunkSize));
+    const digest = hash.digest();
+    return { digest, compute: stop() };
+  },
+  feedOnly: async (args: { bytes: Uint8Array; chunkSize: number }) => {
+    const stop = startMeter();
+    let total = 0;
+    const consume = async (chunk: Uint8Array): Promise<void> => {
+      total += chunk.length;
+    };
+    for (let at = 0; at < args.bytes.length; at += args.chunkSize) await consume(args.bytes.subarray(at, at + args.chunkSize));
+    return { total, compute: stop() };
+  },
+};

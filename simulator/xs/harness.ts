@@ -1,0 +1,77 @@
+// The XS harness: one xsnap worker with the guest bundle loaded, a bridge to Node objects, and
+// named guest jobs with their meter. Each harness is one "power-on": close() (or a halt) throws
+// the engine away and nothing in it survives.
+import { createHash } from 'node:crypto';
+import { buildBundles } from '../../scripts/build.mjs';
+import { HostBridge, type JobMeter } from './host-bridge.ts';
+import { XsWorker, XS_SLOT_BYTES, type XsMeter } from './worker.ts';
+
+let script: Promise<string> | undefined;
+
+/** The guest IIFE, built once per process from the sources (never a stale dist/). */
+export function xsScript(): Promise<string> {
+  script ??= buildBundles().then((bundles) => bundles.xs);
+  return script;
+}
+
+/** Node's native SHA-256 behind the bridge: what a board with a hardware/native digest offers. */
+const nativeDigest = {
+  create(): { update(bytes: Uint8Array): void; digest(): Uint8Array } {
+    const hash = createHash('sha256');
+    return {
+      update(bytes: Uint8Array): void {
+        hash.update(bytes);
+      },
+      digest(): Uint8Array {
+        return new Uint8Array(hash.digest());
+      },
+    };
+  },
+};
+
+export class XsHarness {
+  readonly worker: XsWorker;
+  readonly bridge: HostBridge;
+  /** Meter of evaluating the bundle (parse + top level). */
+  readonly loadMeter: XsMeter;
+
+  private constructor(worker: XsWorker, bridge: HostBridge, loadMeter: XsMeter) {
+    this.worker = worker;
+    this.bridge = bridge;
+    this.loadMeter = loadMeter;
+  }
+
+  static async start(options: { script?: string; name?: string } = {}): Promise<XsHarness> {
+    const code = options.script ?? (await xsScript());
+    const worker = XsWorker.start({ name: options.name ?? 'ota-mcu-xs' });
+    const bridge = new HostBridge(worker);
+    bridge.register('$digest', nativeDigest);
+    try {
+      const { meter } = await worker.evaluate(code);
+      return new XsHarness(worker, bridge, meter);
+    } catch (error) {
+      await worker.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Runs guest job `name` with `args` (bytes travel as binary) until it reports. Rejects with the
+   * guest's error, or with the halt error (DeviceRestart, PowerCut) when the device went down.
+   */
+  async job<T>(name: string, args: unknown = {}): Promise<{ value: T; meter: JobMeter }> {
+    this.bridge.register('$job', { args: () => args });
+    const { value, meter } = await this.bridge.run(`globalThis.OtaMcuXs.start(${JSON.stringify(name)})`);
+    return { value: value as T, meter };
+  }
+
+  /** Live heap after a full collection: slots, and bytes at this host's slot size. */
+  async heapAfterGc(): Promise<{ slots: number; bytes: number }> {
+    const { meter } = await this.worker.evaluate('gc()');
+    return { slots: meter.currentHeapCount, bytes: meter.currentHeapCount * XS_SLOT_BYTES };
+  }
+
+  async close(): Promise<void> {
+    await this.worker.close();
+  }
+}
