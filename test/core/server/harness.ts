@@ -67,6 +67,17 @@ function wrap(res: IncomingMessage): HttpResponse {
   };
 }
 
+/** Records each request `inner` sends (e.g. the sim board's NodeHttp). */
+export function recording(inner: Http, sent: SentRequest[] = []): Http & { sent: SentRequest[] } {
+  return {
+    sent,
+    request(request: HttpRequest): Promise<HttpResponse> {
+      sent.push({ method: request.method, url: request.url, headers: { ...request.headers }, tls: request.tls });
+      return inner.request(request);
+    },
+  };
+}
+
 /** Virtual time: sleep advances the clock at once and is recorded. */
 export function virtualScheduler(): Scheduler & { sleeps: number[] } {
   let now = 0;
