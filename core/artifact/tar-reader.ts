@@ -1,0 +1,363 @@
+// Push-based tar reader (POSIX ustar, pax `x`/`g` records, GNU `L`/`K` long names), as Go's
+// archive/tar writes and reads them for Mender Artifacts (research/mender-protocol.md §1.1).
+// Content is handed on as subarrays of the input: no copies, no per-byte loops over file data.
+import type { MaybePromise } from '../../platform/maybe-async.ts';
+import { OtaError } from '../errors.ts';
+
+export const TAR_BLOCK_BYTES = 512;
+/** Cap for one pax record set or GNU long name: far above any name Mender allows. */
+export const TAR_META_MAX_BYTES = 8 * 1024;
+
+export interface TarEntry {
+  /** Full path (pax `path`, GNU long name, or ustar prefix + name). */
+  readonly name: string;
+  readonly size: number;
+  /** The typeflag character: '0' for regular files ('\0' is reported as '0'), '2' symlink, … */
+  readonly type: string;
+  /** Offset of the entry's first content byte in this tar stream. */
+  readonly offset: number;
+}
+
+/** Receives entries in order; every call may return a Promise, which the reader awaits. */
+export interface TarHandler {
+  entry(entry: TarEntry): MaybePromise<void>;
+  /** Next content bytes of the current entry; borrowed for the duration of the call. */
+  data(bytes: Uint8Array): MaybePromise<void>;
+  entryEnd(entry: TarEntry): MaybePromise<void>;
+}
+
+type State = 'header' | 'content' | 'padding' | 'meta' | 'skip' | 'zero' | 'end';
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Reads one tar stream pushed in chunks of any size. `label` names the stream in error messages
+ * (e.g. "data/0000.tar"). Directories are skipped; pax and GNU name records are applied to the next
+ * entry; other entry types are reported and left to the handler to judge.
+ */
+export class TarReader {
+  readonly #handler: TarHandler;
+  readonly #label: string;
+  #state: State = 'header';
+  readonly #block = new Uint8Array(TAR_BLOCK_BYTES); // 512 B: one header block, assembled across chunks
+  #blockLength = 0;
+  #meta: Uint8Array | undefined; // ≤ TAR_META_MAX_BYTES: pax records or a GNU long name, allocated on first use
+  #metaLength = 0;
+  #metaType = '';
+  #remaining = 0; // content, padding, meta or skip bytes left in the current state
+  #padding = 0; // padding that follows the current content
+  #entry: TarEntry | undefined;
+  #position = 0; // bytes of the tar stream consumed
+  #paused = false;
+  // Overrides for the next entry, from pax `x` and GNU `L` records.
+  #nextName: string | undefined;
+  #nextSize: number | undefined;
+
+  constructor(handler: TarHandler, label: string) {
+    this.#handler = handler;
+    this.#label = label;
+  }
+
+  /** Bytes of the tar stream consumed so far. */
+  get position(): number {
+    return this.#position;
+  }
+
+  /** True once the end-of-archive marker (two zero blocks) was read. */
+  get ended(): boolean {
+    return this.#state === 'end';
+  }
+
+  /** The entry whose content is being read, if any. */
+  get current(): TarEntry | undefined {
+    return this.#state === 'content' ? this.#entry : undefined;
+  }
+
+  /**
+   * Stops reading the current chunk after the handler call in progress returns; the content part
+   * being handed over when this was called counts as not consumed. Used to resume at another offset.
+   */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** Jumps `count` bytes forward inside the current entry's content (bytes the caller already has). */
+  skipContent(count: number): void {
+    if (this.#state !== 'content' || count < 0 || count > this.#remaining) {
+      throw new RangeError(`"count" expected 0-${this.#state === 'content' ? this.#remaining : 0} content bytes to skip, got ${count}`);
+    }
+    this.#remaining -= count;
+    this.#position += count;
+    this.#paused = false;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    this.#paused = false;
+    let at = 0;
+    while (at < chunk.length && !this.#paused) {
+      switch (this.#state) {
+        case 'header':
+        case 'zero': {
+          const take = Math.min(TAR_BLOCK_BYTES - this.#blockLength, chunk.length - at);
+          this.#block.set(chunk.subarray(at, at + take), this.#blockLength);
+          this.#blockLength += take;
+          at += take;
+          this.#position += take;
+          if (this.#blockLength === TAR_BLOCK_BYTES) {
+            this.#blockLength = 0;
+            await this.#onBlock();
+          }
+          break;
+        }
+        case 'content': {
+          const take = Math.min(this.#remaining, chunk.length - at);
+          if (take > 0) {
+            await this.#handler.data(chunk.subarray(at, at + take));
+            if (this.#paused) return;
+            this.#remaining -= take;
+            this.#position += take;
+            at += take;
+          }
+          if (this.#remaining === 0) await this.#endContent();
+          break;
+        }
+        case 'meta': {
+          const take = Math.min(this.#remaining, chunk.length - at);
+          this.#meta!.set(chunk.subarray(at, at + take), this.#metaLength);
+          this.#metaLength += take;
+          this.#remaining -= take;
+          this.#position += take;
+          at += take;
+          if (this.#remaining === 0) this.#endMeta();
+          break;
+        }
+        case 'padding':
+        case 'skip': {
+          const take = Math.min(this.#remaining, chunk.length - at);
+          this.#remaining -= take;
+          this.#position += take;
+          at += take;
+          if (this.#remaining === 0) {
+            if (this.#state === 'skip' && this.#padding > 0) {
+              this.#state = 'padding';
+              this.#remaining = this.#padding;
+              this.#padding = 0;
+            } else {
+              this.#state = 'header';
+            }
+          }
+          break;
+        }
+        case 'end':
+          // Go's reader stops at the end marker and ignores what follows (tar record padding).
+          this.#position += chunk.length - at;
+          return;
+      }
+    }
+    // A zero-size entry completes as soon as its header is read, even if the chunk ended there.
+    if (!this.#paused && this.#state === 'content' && this.#remaining === 0) await this.#endContent();
+  }
+
+  /**
+   * Checks that the stream ended cleanly: after the end-of-archive marker, or (as Go's reader
+   * accepts) exactly at an entry boundary. Throws OtaError('artifact-format') when truncated.
+   */
+  end(): void {
+    if (this.#state === 'end') return;
+    if (this.#state === 'header' && this.#blockLength === 0 && this.#nextName === undefined && this.#nextSize === undefined) return;
+    if (this.#state === 'zero' && this.#blockLength === 0) return;
+    const where = this.#entry && (this.#state === 'content' || this.#state === 'padding') ? ` inside entry "${this.#entry.name}"` : '';
+    throw this.#error(`truncated: the stream ended at byte ${this.#position}${where}`);
+  }
+
+  #error(message: string): OtaError {
+    return new OtaError('artifact-format', `${this.#label}: ${message}`);
+  }
+
+  async #onBlock(): Promise<void> {
+    const block = this.#block;
+    const headerAt = this.#position - TAR_BLOCK_BYTES;
+    if (isZeroBlock(block)) {
+      // Two zero blocks end the archive; a zero block followed by a header is corrupt (as Go says).
+      this.#state = this.#state === 'zero' ? 'end' : 'zero';
+      return;
+    }
+    if (this.#state === 'zero') throw this.#error(`tar header at byte ${headerAt}: expected a second zero block, got data`);
+    const stored = parseOctal(block, 148, 8);
+    if (stored === undefined) throw this.#error(`tar header at byte ${headerAt}: unreadable checksum field`);
+    const [unsigned, signed] = checksums(block);
+    if (stored !== unsigned && stored !== signed) {
+      throw this.#error(`tar header at byte ${headerAt}: bad checksum (stored ${stored}, computed ${unsigned})`);
+    }
+    const typeByte = block[156]!;
+    const type = typeByte === 0 ? '0' : String.fromCharCode(typeByte);
+    let size = parseSize(block, 124, 12);
+    if (size === undefined) throw this.#error(`tar header at byte ${headerAt}: unreadable size field`);
+    if (this.#nextSize !== undefined) size = this.#nextSize;
+
+    if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
+      if (size > TAR_META_MAX_BYTES) {
+        throw this.#error(`tar header at byte ${headerAt}: ${type === 'L' || type === 'K' ? 'GNU long name' : 'pax header'} of ${size} bytes exceeds the ${TAR_META_MAX_BYTES}-byte limit`);
+      }
+      this.#nextSize = undefined;
+      this.#metaType = type;
+      this.#meta ??= new Uint8Array(TAR_META_MAX_BYTES);
+      this.#metaLength = 0;
+      this.#remaining = size;
+      this.#padding = padTo512(size);
+      this.#state = 'meta';
+      if (size === 0) this.#endMeta();
+      return;
+    }
+
+    let name = this.#nextName;
+    if (name === undefined) {
+      name = cString(block, 0, 100, () => this.#error(`tar header at byte ${headerAt}: name is not UTF-8`));
+      // POSIX ustar: a 155-byte prefix joins the name (GNU tar uses those bytes for times instead).
+      if (block[257] === 0x75 && block[262] === 0 && block[263] === 0x30 && block[264] === 0x30) {
+        const prefix = cString(block, 345, 155, () => this.#error(`tar header at byte ${headerAt}: prefix is not UTF-8`));
+        if (prefix) name = `${prefix}/${name}`;
+      }
+    }
+    this.#nextName = undefined;
+    this.#nextSize = undefined;
+    const offset = this.#position;
+    if (type === '5') {
+      // Directories carry no content in practice; skip whatever size says, as Go does.
+      this.#skip(size);
+      return;
+    }
+    // Hard and symbolic links, devices and FIFOs have no content whatever size says (Go: size 0).
+    const hasContent = type === '0' || type === '7' || !/^[1-6]$/.test(type);
+    const entry: TarEntry = { name, size: hasContent ? size : 0, type, offset };
+    this.#entry = entry;
+    this.#state = 'content';
+    this.#remaining = entry.size;
+    this.#padding = padTo512(entry.size);
+    await this.#handler.entry(entry);
+  }
+
+  async #endContent(): Promise<void> {
+    const entry = this.#entry!;
+    this.#state = this.#padding > 0 ? 'padding' : 'header';
+    this.#remaining = this.#padding;
+    this.#padding = 0;
+    await this.#handler.entryEnd(entry);
+  }
+
+  #skip(size: number): void {
+    this.#state = size > 0 ? 'skip' : 'header';
+    this.#remaining = size;
+    this.#padding = padTo512(size);
+    if (size === 0) this.#padding = 0;
+  }
+
+  #endMeta(): void {
+    const bytes = this.#meta!.subarray(0, this.#metaLength);
+    const at = this.#position - this.#metaLength;
+    if (this.#metaType === 'L') {
+      let end = bytes.indexOf(0);
+      if (end < 0) end = bytes.length;
+      this.#nextName = decodeOr(bytes.subarray(0, end), () => this.#error(`GNU long name at byte ${at}: not UTF-8`));
+    } else if (this.#metaType === 'x') {
+      this.#applyPax(bytes, at);
+    } // 'g' (global pax) and 'K' (long link name) do not affect what Mender reads.
+    this.#state = this.#padding > 0 ? 'padding' : 'header';
+    this.#remaining = this.#padding;
+    this.#padding = 0;
+  }
+
+  /** pax records: "%d %s=%s\n", the length counting the whole record (POSIX.1-2008 pax). */
+  #applyPax(bytes: Uint8Array, at: number): void {
+    let i = 0;
+    while (i < bytes.length) {
+      const space = bytes.indexOf(0x20, i);
+      if (space < 0 || space - i > 12) throw this.#error(`pax header at byte ${at + i}: malformed record length`);
+      const length = Number(decodeOr(bytes.subarray(i, space), () => this.#error(`pax header at byte ${at + i}: malformed record`)));
+      if (!Number.isSafeInteger(length) || length <= space - i + 1 || i + length > bytes.length || bytes[i + length - 1] !== 0x0a) {
+        throw this.#error(`pax header at byte ${at + i}: malformed record of length ${length}`);
+      }
+      const record = decodeOr(bytes.subarray(space + 1, i + length - 1), () => this.#error(`pax header at byte ${at + i}: record is not UTF-8`));
+      const eq = record.indexOf('=');
+      if (eq <= 0) throw this.#error(`pax header at byte ${at + i}: record without "key="`);
+      const key = record.slice(0, eq);
+      const value = record.slice(eq + 1);
+      if (key === 'path') this.#nextName = value;
+      else if (key === 'size') {
+        if (!/^\d{1,16}$/.test(value) || !Number.isSafeInteger(Number(value))) {
+          throw this.#error(`pax header at byte ${at + i}: size expected a decimal byte count, got "${value.slice(0, 20)}"`);
+        }
+        this.#nextSize = Number(value);
+      }
+      i += length;
+    }
+  }
+}
+
+function padTo512(size: number): number {
+  const rest = size % TAR_BLOCK_BYTES;
+  return rest === 0 ? 0 : TAR_BLOCK_BYTES - rest;
+}
+
+function isZeroBlock(block: Uint8Array): boolean {
+  // Word-wise over the 512-byte block (header path only, not content).
+  const words = new Uint32Array(block.buffer, block.byteOffset, TAR_BLOCK_BYTES / 4);
+  for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
+  return true;
+}
+
+/** Header checksum with the checksum field read as spaces: unsigned sum, and the signed sum old tars wrote. */
+function checksums(block: Uint8Array): [number, number] {
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < TAR_BLOCK_BYTES; i++) {
+    const b = i >= 148 && i < 156 ? 0x20 : block[i]!;
+    unsigned += b;
+    signed += b > 127 ? b - 256 : b;
+  }
+  return [unsigned, signed];
+}
+
+/** An octal field (NUL/space padded); undefined when it holds anything else. */
+function parseOctal(block: Uint8Array, at: number, length: number): number | undefined {
+  let value = 0;
+  let digits = 0;
+  let i = at;
+  const end = at + length;
+  while (i < end && (block[i] === 0x20 || block[i] === 0)) i++; // leading padding
+  if (i === end) return 0;
+  for (; i < end; i++) {
+    const b = block[i]!;
+    if (b >= 0x30 && b <= 0x37) {
+      value = value * 8 + (b - 0x30);
+      digits++;
+    } else break;
+  }
+  for (; i < end; i++) if (block[i] !== 0x20 && block[i] !== 0) return undefined; // trailing padding only
+  return digits > 0 ? value : undefined;
+}
+
+/** The size field: octal, or GNU base-256 (high bit set) for sizes ≥ 8 GiB. */
+function parseSize(block: Uint8Array, at: number, length: number): number | undefined {
+  if (block[at]! & 0x80) {
+    if (block[at]! !== 0x80) return undefined; // negative or absurdly large
+    let value = 0;
+    for (let i = at + 1; i < at + length; i++) value = value * 256 + block[i]!;
+    return Number.isSafeInteger(value) ? value : undefined;
+  }
+  return parseOctal(block, at, length);
+}
+
+function cString(block: Uint8Array, at: number, length: number, fail: () => OtaError): string {
+  let end = block.indexOf(0, at);
+  if (end < 0 || end > at + length) end = at + length;
+  return decodeOr(block.subarray(at, end), fail);
+}
+
+function decodeOr(bytes: Uint8Array, fail: () => OtaError): string {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw fail();
+  }
+}
