@@ -127,6 +127,9 @@ export class DeviceApi {
     if (match[1] === 'http' && options.allowHttp !== true) {
       throw new OtaError('network', `serverUrl ${options.serverUrl}: plain http:// refused (not encrypted, server not verified); set allowHttp to allow it`);
     }
+    if (typeof options.identity !== 'object' || options.identity === null || Object.keys(options.identity).length === 0) {
+      throw new TypeError('"identity" expected at least one attribute, got none');
+    }
     this.#options = options;
     this.#baseUrl = options.serverUrl.replace(/\/+$/, '');
     this.#log = options.log ?? ((level, message) => options.system.log(level, message));
@@ -176,7 +179,8 @@ export class DeviceApi {
   async reportStatus(deploymentId: string, status: DeploymentStatus, substate?: string): Promise<void> {
     if (!STATUSES.includes(status)) throw new TypeError(`"status" expected one of ${STATUSES.join(', ')}, got ${JSON.stringify(status)}`);
     const report: { status: DeploymentStatus; substate?: string } = { status };
-    if (substate !== undefined && substate !== '') report.substate = substate.slice(0, SUBSTATE_MAX_CHARS);
+    // Cut by code points, so a surrogate pair is never split.
+    if (substate !== undefined && substate !== '') report.substate = Array.from(substate).slice(0, SUBSTATE_MAX_CHARS).join('');
     const path = `${DEPLOYMENTS_PATH}${deploymentPart(deploymentId)}/status`;
     const answer = await this.#call('PUT', path, utf8(JSON.stringify(report)), this.#reportOptions());
     if (answer.status === 204 || answer.status === 200) return;
@@ -320,12 +324,15 @@ export class DeviceApi {
     let failures = 0; // network errors and 5xx so far
     let sends = 0;
     for (;;) {
-      if (this.#jwt === undefined) await this.authorize();
-      const headers: Record<string, string> = { Authorization: `Bearer ${this.#jwt!}` };
-      if (body !== undefined) headers['Content-Type'] = 'application/json';
       let answer: Answer;
+      let token: string;
       sends++;
       try {
+        // Inside the try: a network error while authorizing is retried like one on the call itself.
+        if (this.#jwt === undefined) await this.authorize();
+        token = this.#jwt!;
+        const headers: Record<string, string> = { Authorization: `Bearer ${token}` };
+        if (body !== undefined) headers['Content-Type'] = 'application/json';
         const response = await this.#send(method, this.#baseUrl + path, headers, body, endpoint);
         answer = { status: response.status, body: await readAnswer(response, endpoint), attempts: sends };
         if (response.status === 429 && throttled < MAX_THROTTLED_WAITS) {
@@ -343,7 +350,7 @@ export class DeviceApi {
       if (answer.status === 401 && !reauthorized) {
         // JWT expired or revoked: one new auth request, then the same request again.
         this.#log('info', `${endpoint}: 401, authorizing again`);
-        this.#jwt = undefined;
+        if (this.#jwt === token) this.#jwt = undefined; // unless a concurrent call already renewed it
         reauthorized = true;
         continue;
       }

@@ -386,6 +386,26 @@ describe('reportStatus and uploadLog', () => {
     expect(scheduler.sleeps).toEqual([60_000]);
   });
 
+  it('a network error while authorizing for a report is retried like one on the report', async () => {
+    let cuts = 1;
+    const server = await start((req, res) => {
+      if (req.path === AUTH && cuts-- > 0) return void res.socket?.destroy();
+      mender({ [STATUS('dep-1')]: (_req, r) => empty(r, 204) })(req, res);
+    });
+    const { api, scheduler } = device(server.url);
+    await api.reportStatus('dep-1', 'success');
+    expect(scheduler.sleeps).toEqual([60_000]);
+    expect(server.received.map((r) => r.path)).toEqual([AUTH, AUTH, STATUS('dep-1')]);
+  });
+
+  it('cuts the substate by code points (no split surrogate pair)', async () => {
+    const server = await start(mender({ [STATUS('dep-1')]: (_req, res) => empty(res, 204) }));
+    const { api } = device(server.url);
+    await api.reportStatus('dep-1', 'downloading', `${'x'.repeat(199)}😀😀`);
+    const substate = JSON.parse(server.received.slice(-1)[0]!.body.toString()).substate as string;
+    expect(substate).toBe(`${'x'.repeat(199)}😀`);
+  });
+
   it('uploads the log as {"messages": [...]} and drops the oldest past the size limit, with a marker', async () => {
     const server = await start(mender({ [STATUS('dep-1').replace('status', 'log')]: (_req, res) => empty(res, 204) }));
     const { api } = device(server.url);
@@ -577,6 +597,7 @@ describe('transport security', () => {
     expect(() => make(false)).toThrow(OtaError);
     expect(make(true)).toBeInstanceOf(DeviceApi);
     expect(() => device('127.0.0.1:1')).toThrow(TypeError);
+    expect(() => device('https://127.0.0.1:1', { identity: {} })).toThrow(/"identity" expected at least one attribute/);
   });
 
   it('https: accepts the server signed by the configured CA (tls.ca on every request), refuses an unknown CA', async () => {
