@@ -97,7 +97,8 @@ export interface ComputeProfile {
   readonly chunkSize: number;
   /** XS operations per MiB of payload. */
   readonly sha256AlonePerMiB: number;
-  readonly pipelineSha256PerMiB: number;
+  /** Undefined when skipped (the budget does not need it; it costs as much as SHA-256 alone). */
+  readonly pipelineSha256PerMiB: number | undefined;
   readonly pipelineNoopPerMiB: number;
   /** The bare feed loop (subarray + await per chunk), part of every pipeline number. */
   readonly feedPerMiB: number;
@@ -106,22 +107,27 @@ export interface ComputeProfile {
 }
 
 /** The budget's measurement: an uncompressed artifact in `chunkSize` pieces, metered in XS. */
-export async function computeProfile(harness: XsHarness, payloadBytes: number, chunkSize = 4096): Promise<ComputeProfile> {
+export async function computeProfile(
+  harness: XsHarness,
+  payloadBytes: number,
+  options: { chunkSize?: number; withSha256Pipeline?: boolean } = {},
+): Promise<ComputeProfile> {
+  const chunkSize = options.chunkSize ?? 4096;
   const artifact = benchArtifact(payloadBytes, 'none');
   const payload = firmwareBytes(payloadBytes);
   const perMiB = (compute: number) => (compute * MIB) / payloadBytes;
   const alone = await harness.job<{ compute: number }>('sha256Alone', { bytes: payload, chunkSize });
   const feed = await harness.job<{ compute: number }>('feedOnly', { bytes: artifact, chunkSize });
-  const withSha = await readInXs(harness, artifact, { chunkSize, digest: 'noble' });
+  const withSha = options.withSha256Pipeline === false ? undefined : await readInXs(harness, artifact, { chunkSize, digest: 'noble' });
   const noop = await readInXs(harness, artifact, { chunkSize, digest: 'replay' });
-  for (const run of [withSha, noop]) {
+  for (const run of withSha ? [withSha, noop] : [noop]) {
     if (run.result.error) throw new Error(`XS pipeline failed: ${run.result.error.code}: ${run.result.error.message}`);
   }
   return {
     payloadBytes,
     chunkSize,
     sha256AlonePerMiB: perMiB(alone.value.compute),
-    pipelineSha256PerMiB: perMiB(withSha.compute),
+    pipelineSha256PerMiB: withSha && perMiB(withSha.compute),
     pipelineNoopPerMiB: perMiB(noop.compute),
     feedPerMiB: perMiB(feed.value.compute),
     overheadRatio: noop.compute / alone.value.compute,
