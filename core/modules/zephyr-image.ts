@@ -9,6 +9,7 @@ import type { ModuleDownload, PayloadFacts, UpdateModule, UpdateModuleContext } 
 
 const TYPE = 'zephyr-image';
 const HEADER_BYTES = 32; // struct image_header
+const TLV_INFO_BYTES = 4; // struct image_tlv_info
 const READ_BACK_BYTES = 4096; // re-verifying after a reset reads the slot in 4 KiB pieces
 
 /** The download plus its streaming verifier; its verdict is taken in `verify`. */
@@ -23,11 +24,13 @@ class ZephyrDownload extends SlotDownload {
       headerBytes: HEADER_BYTES,
       onHeader: (first, file, slotBytes) => {
         const info = parseMcubootHeader(first);
-        if (info.totalSize > slotBytes) {
-          throw new OtaError('image-invalid', `${TYPE} "${file.name}": MCUboot image ${info.version} is ${info.totalSize} bytes, the inactive slot takes at most ${slotBytes}`);
+        // The TLV info follows header, image and protected TLVs; the verifier checks the rest.
+        const tlvInfoEnd = info.headerSize + info.imageSize + info.protectedTlvSize + TLV_INFO_BYTES;
+        if (tlvInfoEnd > slotBytes) {
+          throw new OtaError('image-invalid', `${TYPE} "${file.name}": MCUboot image ${info.version} needs at least ${tlvInfoEnd} bytes, the inactive slot takes at most ${slotBytes}`);
         }
-        if (info.totalSize !== file.size) {
-          throw new OtaError('image-invalid', `${TYPE} "${file.name}": MCUboot header says ${info.totalSize} bytes (header, image and TLVs), the file has ${file.size}`);
+        if (tlvInfoEnd > file.size) {
+          throw new OtaError('image-invalid', `${TYPE} "${file.name}": MCUboot header says at least ${tlvInfoEnd} bytes (header, image and TLV info), the file has ${file.size}`);
         }
       },
       tap: (bytes) => verifier.write(bytes),
@@ -54,19 +57,20 @@ export function checkVerdict(verdict: McubootVerdict, bootKeyConfigured: boolean
 }
 
 /** Re-checks the image stored in the inactive slot (after a reset lost the streaming verdict). */
-async function verifyStored(context: UpdateModuleContext): Promise<McubootVerdict> {
+async function verifyStored(context: UpdateModuleContext, fileSize: number | undefined): Promise<McubootVerdict> {
   const { bootControl, sha256, verifier } = context.board;
   const first = new Uint8Array(HEADER_BYTES);
   await bootControl.readInactiveSlot(0, first);
   const info = parseMcubootHeader(first);
   const { inactiveSlotBytes } = await bootControl.state();
-  if (info.totalSize > inactiveSlotBytes) {
-    throw new OtaError('image-invalid', `${TYPE}: stored MCUboot image ${info.version} claims ${info.totalSize} bytes, the slot holds ${inactiveSlotBytes}`);
+  const size = fileSize ?? inactiveSlotBytes; // past the TLVs the verifier only counts bytes
+  if (size > inactiveSlotBytes) {
+    throw new OtaError('image-invalid', `${TYPE}: stored MCUboot image ${info.version} has ${size} bytes, the slot holds ${inactiveSlotBytes}`);
   }
   const check = new McubootImageVerifier({ sha256, verifier, key: context.bootKey });
   const piece = new Uint8Array(READ_BACK_BYTES); // 4 KiB read-back buffer
-  for (let offset = 0; offset < info.totalSize; offset += piece.length) {
-    const part = piece.subarray(0, Math.min(piece.length, info.totalSize - offset));
+  for (let offset = 0; offset < size; offset += piece.length) {
+    const part = piece.subarray(0, Math.min(piece.length, size - offset));
     await bootControl.readInactiveSlot(offset, part);
     check.write(part);
   }
@@ -80,12 +84,12 @@ export function createZephyrImageModule(): UpdateModule {
     download(context): ModuleDownload {
       return new ZephyrDownload(context);
     },
-    async verify(context, download): Promise<PayloadFacts> {
+    async verify(context, download, stored): Promise<PayloadFacts> {
       let verdict: McubootVerdict;
       if (download instanceof ZephyrDownload && download.isComplete) {
         verdict = await download.verifier.end();
       } else {
-        verdict = await verifyStored(context);
+        verdict = await verifyStored(context, stored.fileSize);
       }
       const version = checkVerdict(verdict, context.bootKey !== undefined);
       context.log('info', `${TYPE}: MCUboot image ${version} verified (hash valid, signature ${verdict.signature})`);
