@@ -79,6 +79,7 @@ export class Lab {
   device!: SimDevice;
   deviceId: string | undefined;
   readonly #uploaded = new Set<string>();
+  readonly #enrolled = new Set<string>();
   #devices = 0;
 
   private constructor(dataDir: string, server: RunningServer, options: LabOptions) {
@@ -102,7 +103,7 @@ export class Lab {
       bootKey: this.bootKey.publicKey,
       slotBytes: this.options.slotBytes ?? 128 * 1024,
       ca: this.server.caPem,
-      behaviours: this.options.behaviours,
+      behaviours: mcubootVersions(this.options.behaviours),
       seed: (this.options.seed ?? 1) + n,
     });
     this.deviceId = undefined;
@@ -192,9 +193,10 @@ export class Lab {
   /** First contact: the device authorizes (auto-accepted) and sends its inventory; returns its id. */
   async enroll(): Promise<string> {
     await this.runDevice();
-    const devices = await this.management.devices();
-    if (devices.length !== 1) throw new Error(`expected one device on the server, found ${devices.length}`);
-    this.deviceId = devices[0]!.id;
+    const fresh = (await this.management.devices()).filter((d) => !this.#enrolled.has(d.id));
+    if (fresh.length !== 1) throw new Error(`expected one new device on the server, found ${fresh.length}`);
+    this.deviceId = fresh[0]!.id;
+    this.#enrolled.add(this.deviceId);
     return this.deviceId;
   }
 
@@ -217,7 +219,7 @@ export class Lab {
   /** The image the bootloader boots now (the device's truth, not the client's belief). */
   async runningVersion(): Promise<string> {
     const board = await this.device.boot();
-    return (await board.bootControl.state()).runningVersion;
+    return shortVersion((await board.bootControl.state()).runningVersion);
   }
 
   async close(): Promise<void> {
@@ -225,6 +227,17 @@ export class Lab {
     await this.server.close();
     rmSync(this.dataDir, { recursive: true, force: true });
   }
+}
+
+/** MCUboot reports versions as "1.1.0+0": key behaviours the way the bootloader names images. */
+function mcubootVersions(behaviours: Record<string, FirmwareBehaviour> | undefined): Record<string, FirmwareBehaviour> | undefined {
+  if (behaviours === undefined) return undefined;
+  return Object.fromEntries(Object.entries(behaviours).map(([version, behaviour]) => [version.includes('+') ? version : `${version}+0`, behaviour]));
+}
+
+/** A version as people write it: "1.1.0" for MCUboot's "1.1.0+0". */
+export function shortVersion(version: string): string {
+  return version.endsWith('+0') ? version.slice(0, -2) : version;
 }
 
 function versionSeed(version: string): number {
