@@ -91,8 +91,9 @@ export class Deployments {
   report(deviceId: string, deploymentId: string, status: DeviceDeploymentStatus, substate: string | undefined): void {
     const dd = this.store.get('device-deployment', `${deploymentId}/${deviceId}`);
     if (dd === undefined) throw new HttpError(404, `deployment ${deploymentId} is not assigned to device ${deviceId}`);
-    if (dd.status === 'aborted') throw new HttpError(409, 'deployment aborted');
-    if (dd.status === 'decommissioned') throw new HttpError(409, 'device decommissioned');
+    // The spec declares 409 here without a body.
+    if (dd.status === 'aborted') throw new HttpError(409, 'deployment aborted', { bodyless: true });
+    if (dd.status === 'decommissioned') throw new HttpError(409, 'device decommissioned', { bodyless: true });
     if (dd.status === status && dd.substate === substate) return; // nothing to do, as Mender
     this.setStatus(dd, status, substate);
   }

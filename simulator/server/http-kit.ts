@@ -5,9 +5,12 @@ import { randomBytes } from 'node:crypto';
 export class HttpError extends Error {
   override readonly name = 'HttpError';
   readonly status: number;
-  constructor(status: number, message: string) {
+  /** Answer without a body where the spec declares none (e.g. 409 on a status report). */
+  readonly bodyless: boolean;
+  constructor(status: number, message: string, options?: { bodyless?: boolean }) {
     super(message);
     this.status = status;
+    this.bodyless = options?.bodyless ?? false;
   }
 }
 

@@ -65,7 +65,7 @@ function findArtifact(ctx: ServerContext, id: string): ArtifactRecord {
 
 // ---- artifacts ----
 
-function uploadArtifact(ctx: ServerContext, rc: RequestContext): Reply {
+async function uploadArtifact(ctx: ServerContext, rc: RequestContext): Promise<Reply> {
   const parts = parseMultipart(rc.req.headers['content-type'], rc.body);
   const file = parts.find((p) => p.name === 'artifact');
   if (file === undefined) throw new HttpError(400, 'upload: multipart field "artifact" is missing');
@@ -75,7 +75,7 @@ function uploadArtifact(ctx: ServerContext, rc: RequestContext): Reply {
   }
   let facts;
   try {
-    facts = readArtifactFacts(file.data);
+    facts = await readArtifactFacts(file.data);
   } catch (error) {
     throw new HttpError(400, `Cannot parse artifact file: ${(error as Error).message}`);
   }

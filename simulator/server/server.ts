@@ -114,7 +114,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         reply = await route.handler({ req, method, url, params, body, requestId });
       }
     } catch (error) {
-      if (error instanceof HttpError) reply = errorReply(error.status, error.message, requestId);
+      if (error instanceof HttpError) reply = error.bodyless ? { status: error.status } : errorReply(error.status, error.message, requestId);
       else {
         process.stderr.write(`ota-mcu server: ${method} ${url.pathname}: ${(error as Error).stack ?? String(error)}\n`);
         reply = errorReply(500, 'internal error', requestId);
