@@ -247,6 +247,9 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
       return { module, download, fileName: file.name, fileSize: file.size };
     } catch (error) {
       await response?.close();
+      // The reader turns what our callbacks throw into OtaError('aborted'); a reset or power cut
+      // raised inside the sink must unwind the client as it is, not become a deployment failure.
+      if (isOtaError(error, 'aborted') && error.cause !== undefined && !(error.cause instanceof OtaError)) throw error.cause;
       if (!isOtaError(error, 'network')) throw error;
       // A connection that failed before any byte arrived: a new attempt after the backoff.
       lastError = error.message;

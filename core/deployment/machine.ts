@@ -93,6 +93,7 @@ export class DeploymentMachine {
       if (!STATES[state].persisted) return this.#finish();
       if (!entered) state = await this.#enter(state);
       this.#advanced = undefined;
+      this.#emit({ type: 'state', state, deploymentId: this.#record!.deploymentId });
       let outcome: Outcome;
       try {
         outcome = await this.#step(state);
@@ -120,7 +121,6 @@ export class DeploymentMachine {
       this.#record = await store.enter({ ...this.#record!, loop: true }, entered);
     }
     await log.save();
-    this.#emit({ type: 'state', state: entered, deploymentId: this.#record.deploymentId });
     return entered;
   }
 

@@ -25,6 +25,27 @@ function kib(bytes: number): string {
   return `${(bytes / 1024).toFixed(1)} KiB`;
 }
 
+/** "downloading (downloading 10%)" runs shown once, with the range of percentages reported. */
+export function compactHistory(history: string[]): string[] {
+  const out: string[] = [];
+  let percents: string[] = [];
+  const flush = () => {
+    if (percents.length > 0) out.push(`downloading (${percents[0]}…${percents.at(-1)})`);
+    percents = [];
+  };
+  for (const entry of history) {
+    const progress = /^downloading \(downloading (\d+%)\)$/.exec(entry);
+    if (progress !== null) {
+      percents.push(progress[1]!);
+      continue;
+    }
+    flush();
+    out.push(entry);
+  }
+  flush();
+  return out;
+}
+
 export interface Summary {
   from: string;
   to: string;
@@ -96,7 +117,7 @@ export class Renderer {
     this.#line('Summary');
     this.#line(`  firmware        ${s.from} → ${s.to}`);
     this.#line(`  server status   ${s.status}`);
-    this.#line(`  statuses seen   ${s.history.join(' → ')}`);
+    this.#line(`  statuses seen   ${compactHistory(s.history).join(' → ')}`);
     this.#line(`  downloaded      ${kib(s.downloadedBytes)} for a ${kib(s.artifactBytes)} artifact${s.ranged.length > 0 ? ` (resumed with ${s.ranged.join(', ')})` : ''}`);
     this.#line(`  boots           ${s.boots}`);
     this.#line(`  time            ${s.seconds.toFixed(1)} s (virtual time for waits; real time shown)`);
