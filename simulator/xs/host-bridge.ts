@@ -45,6 +45,7 @@ export class HostBridge {
   #done: { resolve(value: unknown): void; reject(error: unknown): void } | undefined;
   #meter: JobMeter | undefined;
   #ended = false;
+  #lastMeter: JobMeter = { compute: 0, peakHeapCount: 0, lastHeapCount: 0, cranks: 0 };
   /** One-way messages from the guest other than a job's result (progress, states, logs). */
   onNotify: ((kind: string, value: unknown) => void) | undefined;
 
@@ -56,6 +57,11 @@ export class HostBridge {
   /** What brought the device down, once it went down. */
   get halted(): Error | undefined {
     return this.#halt;
+  }
+
+  /** The meter of the latest job, also when it ended in an error or a halt. */
+  get lastJobMeter(): JobMeter {
+    return this.#lastMeter;
   }
 
   /** Makes `object` callable from XS by `name`. */
@@ -73,6 +79,7 @@ export class HostBridge {
     if (this.#done) throw new Error('bridge: a job is already running');
     const meter: JobMeter = { compute: 0, peakHeapCount: 0, lastHeapCount: 0, cranks: 0 };
     this.#meter = meter;
+    this.#lastMeter = meter;
     this.#ended = false;
     const done = new Promise<unknown>((resolve, reject) => (this.#done = { resolve, reject }));
     const idle = (async () => {

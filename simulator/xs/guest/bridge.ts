@@ -56,6 +56,11 @@ const refs = {
 export class GuestBridge {
   #nextCall = 1;
   readonly #pending = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
+  /**
+   * Collect garbage before each async call: the crank then ends on the live heap, so the host's
+   * meter readings (currentHeapCount) measure what the code keeps, not when XS last collected.
+   */
+  gcBeforeAsync = false;
 
   constructor() {
     xsnapGlobals().handleCommand = (message) => {
@@ -87,6 +92,7 @@ export class GuestBridge {
   /** Starts `target.method(...args)` in Node without blocking the engine; settles later. */
   callAsync(target: Target, method: string, args: unknown[] = []): Promise<unknown> {
     const id = this.#nextCall++;
+    if (this.gcBeforeAsync) xsnapGlobals().gc?.();
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       try {
