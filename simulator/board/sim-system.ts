@@ -25,6 +25,8 @@ export interface SimSystemOptions {
   boot: number;
   log: LogEntry[];
   printer?: (entry: LogEntry) => void;
+  /** Told before restart() unwinds (the harness records the reset reason). */
+  onRestart?: () => void;
 }
 
 export class SimSystem implements System {
@@ -35,6 +37,7 @@ export class SimSystem implements System {
   }
 
   restart(): never {
+    this.#options.onRestart?.();
     throw new DeviceRestart('System.restart()');
   }
 
