@@ -14,6 +14,8 @@ export interface MeteredRequest {
 export class HttpMeter {
   /** Artifact body bytes received, over every download request. */
   downloadedBytes = 0;
+  /** Largest body chunk the board's Http handed over (the "one chunk" of the resume bound). */
+  maxChunkBytes = 0;
   readonly requests: MeteredRequest[] = [];
   /** Runs before each request is sent; may be async (the request waits). */
   before: ((request: MeteredRequest) => void | Promise<void>) | undefined;
@@ -31,7 +33,10 @@ export class HttpMeter {
           headers: response.headers,
           read: async () => {
             const chunk = await response.read();
-            if (chunk !== undefined) this.downloadedBytes += chunk.length;
+            if (chunk !== undefined) {
+              this.downloadedBytes += chunk.length;
+              this.maxChunkBytes = Math.max(this.maxChunkBytes, chunk.length);
+            }
             return chunk;
           },
           close: () => response.close(),
