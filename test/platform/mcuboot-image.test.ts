@@ -214,6 +214,12 @@ describe('McubootImageVerifier: bad images and keys', () => {
     expect((await verify(image, { maxImageBytes: 3000 })).problem).toMatch(/does not fit the slot's 3000 bytes/);
   });
 
+  it('keys MCUboot cannot be built with, and a key without a verifier, are programmer errors', () => {
+    const rsa3072: PublicKey = { type: 'rsa', modulus: new Uint8Array(384).fill(0xc1), exponent: Uint8Array.of(1, 0, 1), bits: 3072 };
+    expect(() => new McubootImageVerifier({ sha256: sha256Noble, verifier: verifierNoble, key: rsa3072 })).toThrow(/got rsa 3072/);
+    expect(() => new McubootImageVerifier({ sha256: sha256Noble, key: ed() })).toThrow(TypeError);
+  });
+
   it('misuse throws: write after end, end twice', async () => {
     const v = new McubootImageVerifier({ sha256: sha256Noble, verifier: verifierNoble });
     v.write(mcubootVector('unsigned-sha256.bin'));
