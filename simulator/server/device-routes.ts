@@ -250,11 +250,17 @@ async function streamArtifact(ctx: ServerContext, res: ServerResponse, path: str
   const chunkBytes = throttle === undefined ? DOWNLOAD_CHUNK_BYTES : Math.max(512, Math.min(DOWNLOAD_CHUNK_BYTES, Math.floor(throttle / 10)));
   let offset = start;
   let sent = 0;
+  const startedMs = Date.now();
   for await (const piece of createReadStream(path, { start, end, highWaterMark: chunkBytes }) as AsyncIterable<Buffer>) {
     if (res.destroyed) return;
     const chunk = Buffer.from(piece); // a copy: corruption must not touch a shared buffer
     ctx.faults.corrupt(chunk, offset);
     const room = cutAfter === undefined ? chunk.length : Math.min(chunk.length, cutAfter - sent);
+    if (throttle !== undefined) {
+      // Pace by bytes: these bytes go out no earlier than (bytes so far) / rate after the start.
+      const dueMs = startedMs + ((sent + room) / throttle) * 1000;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, dueMs - Date.now())));
+    }
     if (room > 0) await writeAndFlush(res, chunk.subarray(0, room));
     sent += room;
     offset += chunk.length;
@@ -262,7 +268,6 @@ async function streamArtifact(ctx: ServerContext, res: ServerResponse, path: str
       res.socket?.destroy();
       return;
     }
-    if (throttle !== undefined) await new Promise((resolve) => setTimeout(resolve, (room / throttle) * 1000));
   }
   res.end();
 }

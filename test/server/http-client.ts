@@ -33,7 +33,8 @@ export function call(server: { url: string; caPem?: string }, method: string, pa
   if (body !== undefined) headers['Content-Length'] = String(body.length);
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers, ...(server.caPem !== undefined ? { ca: server.caPem } : {}) }, (res) => {
+    // No keep-alive agent: a pooled socket would outlive a server restart on the same port.
+    const req = request(url, { method, headers, agent: false, ...(server.caPem !== undefined ? { ca: server.caPem } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);
