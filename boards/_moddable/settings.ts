@@ -1,0 +1,47 @@
+// The settings a Moddable board reads from `mc/config` (the manifest's "config", overridable on the
+// mcconfig command line), turned into the client's configuration in this one place.
+import type { ClientConfig } from '../../core/client-config.ts';
+import type { PollIntervals } from '../../core/server/backoff.ts';
+import { parsePublicKeyPem } from '../../platform/public-key.ts';
+import { createCborStateCodec } from '../../platform/state-codec-cbor.ts';
+
+export interface BoardSettings {
+  /** https://… of the Mender server. */
+  readonly serverUrl: string;
+  readonly tenantToken?: string;
+  /** Mender device type, matched against the artifacts' device types. */
+  readonly deviceType: string;
+  /** Seconds, under Mender's names (UpdatePollIntervalSeconds, InventoryPollIntervalSeconds, RetryPollIntervalSeconds). */
+  readonly pollIntervals?: Partial<PollIntervals>;
+  /** PEM of the CA that signs the server certificate. */
+  readonly serverCaPem?: string;
+  /** PEM public key: every artifact must carry a valid signature by it. */
+  readonly artifactKeyPem?: string;
+  /** PEM public key the bootloader trusts (MCUboot): images are checked against it first. */
+  readonly bootKeyPem?: string;
+  readonly identityKeyType?: 'ed25519' | 'ecdsa-p256';
+  /** Identity attributes; the board's (its MAC) when absent. */
+  readonly identity?: Record<string, string>;
+  /** DNS servers for the UDP resolver. */
+  readonly dnsServers?: readonly string[];
+  /** Allow http:// server URLs (lab setups only). */
+  readonly allowHttp?: boolean;
+}
+
+export function clientConfigFrom(settings: BoardSettings, extra: Pick<ClientConfig, 'selfTest' | 'onEvent'> = {}): ClientConfig {
+  if (typeof settings?.serverUrl !== 'string') throw new TypeError(`settings "serverUrl" expected a URL string, got ${typeof settings?.serverUrl}`);
+  return {
+    serverUrl: settings.serverUrl,
+    deviceType: settings.deviceType,
+    ...(settings.tenantToken ? { tenantToken: settings.tenantToken } : {}),
+    ...(settings.pollIntervals ? { pollIntervals: settings.pollIntervals } : {}),
+    ...(settings.serverCaPem ? { ca: settings.serverCaPem } : {}),
+    ...(settings.artifactKeyPem ? { artifactKey: parsePublicKeyPem(settings.artifactKeyPem) } : {}),
+    ...(settings.bootKeyPem ? { bootKey: parsePublicKeyPem(settings.bootKeyPem) } : {}),
+    ...(settings.identityKeyType ? { identityKeyType: settings.identityKeyType } : {}),
+    ...(settings.identity ? { identity: { ...settings.identity } } : {}),
+    ...(settings.allowHttp ? { allowHttp: true } : {}),
+    stateCodec: createCborStateCodec(),
+    ...extra,
+  };
+}

@@ -1,0 +1,38 @@
+// System for Moddable boards: the log goes to `trace` (xsbug in debug builds, the console UART in
+// release builds); restart, reset reason and randomness are the board's natives.
+import type { LogLevel, ResetReason, System } from '../../platform/system.ts';
+
+export interface ModdableSystemNatives {
+  /** Never returns (esp_restart, sys_reboot). */
+  restart(): never;
+  resetReason(): ResetReason;
+  /** Fills `into` from the hardware RNG. */
+  fillRandom(into: Uint8Array): void;
+}
+
+/** Wall time before SNTP: Moddable's Date starts near the epoch until Time.set is called. */
+const CLOCK_SET_AFTER_MS = Date.UTC(2024, 0, 1);
+
+export function createModdableSystem(natives: ModdableSystemNatives): System {
+  return {
+    restart(): never {
+      return natives.restart();
+    },
+    resetReason(): ResetReason {
+      return natives.resetReason();
+    },
+    wallClockMs(): number {
+      const now = Date.now();
+      return now >= CLOCK_SET_AFTER_MS ? now : NaN;
+    },
+    log(level: LogLevel, message: string): void {
+      trace(`[${level}] ${message}\n`);
+    },
+    randomBytes(length: number): Uint8Array {
+      if (!Number.isInteger(length) || length < 0) throw new RangeError(`"length" expected an integer >= 0, got ${length}`);
+      const out = new Uint8Array(length);
+      if (length > 0) natives.fillRandom(out);
+      return out;
+    },
+  };
+}

@@ -1,0 +1,96 @@
+// The STM32 board (Moddable on Zephyr; reference NUCLEO-L4A6ZG with MCUboot): each platform
+// interface paired with its binding. Zephyr's System.restart() does nothing and there is no
+// embedded:update, so reboot and the MCUboot requests are Zephyr calls through mc/ffi.
+import FFI from 'mc/ffi';
+import type { Board } from '../../platform/board.ts';
+import type { ResetReason } from '../../platform/system.ts';
+import { verifierNoble } from '../../platform/verifier-noble.ts';
+import { sha256Crypt } from '../_moddable/digest.ts';
+import { PartitionFlash } from '../_moddable/flash.ts';
+import { createModdableHttp } from '../_moddable/http.ts';
+import { inflateNative } from '../_moddable/inflate.ts';
+import { StorageKeyValue } from '../_moddable/key-value.ts';
+import { createTimerScheduler } from '../_moddable/scheduler.ts';
+import { createModdableSystem } from '../_moddable/system.ts';
+import { createZephyrBootControl } from './boot-control-zephyr.ts';
+
+export interface Stm32BoardConfig {
+  /** Devicetree labels of the MCUboot slots (slot0_partition / slot1_partition). */
+  readonly primaryLabel?: string;
+  readonly secondaryLabel?: string;
+  /** Zephyr settings subtree of the client's records. */
+  readonly keyValuePath?: string;
+  readonly dnsServers?: readonly string[];
+  readonly ca?: string;
+  /** Identity attributes; default { device_id: the MCU's unique ID (hwinfo) }. */
+  readonly identity?: Readonly<Record<string, string>>;
+}
+
+const SYS_REBOOT_COLD = 1;
+const MAX_VALUE_BYTES = 1984; // one record fits a 2 KiB NVS sector of the settings backend
+const DEVICE_ID_BYTES = 12; // STM32 96-bit unique ID
+
+/** hwinfo reset-cause bits (zephyr/drivers/hwinfo.h), most telling first. */
+const RESET_CAUSES: readonly [number, ResetReason][] = [
+  [1 << 4, 'watchdog'], // RESET_WATCHDOG
+  [1 << 2, 'brownout'], // RESET_BROWNOUT
+  [1 << 1, 'software'], // RESET_SOFTWARE
+  [1 << 3, 'power-on'], // RESET_POR
+  [1 << 0, 'power-on'], // RESET_PIN
+];
+
+export function createBoard(config: Stm32BoardConfig = {}): Board {
+  const ffi = new FFI();
+  const primary = new PartitionFlash({ path: config.primaryLabel ?? 'image-0' });
+  const secondary = new PartitionFlash({ path: config.secondaryLabel ?? 'image-1' });
+  const resetReason = readResetReason(ffi);
+  return {
+    name: 'stm32',
+    identity: Object.freeze({ ...(config.identity ?? { device_id: readDeviceId(ffi) }) }),
+    inventory: Object.freeze({ cpu: 'stm32', bootloader: 'mcuboot', slot_bytes: secondary.byteLength, flash_sector_bytes: secondary.sectorBytes }),
+    http: createModdableHttp({ dnsServers: config.dnsServers ?? ['1.1.1.1'], ...(config.ca ? { ca: config.ca } : {}) }),
+    scheduler: createTimerScheduler(),
+    bootControl: createZephyrBootControl({
+      primary,
+      secondary,
+      sha256: sha256Crypt,
+      natives: {
+        requestUpgrade: (permanent) => ffi.boot_request_upgrade(permanent) as number,
+        writeImageConfirmed: () => ffi.boot_write_img_confirmed() as number,
+      },
+    }),
+    keyValue: new StorageKeyValue({ path: config.keyValuePath ?? 'ota-mcu', maxValueBytes: MAX_VALUE_BYTES }),
+    sha256: sha256Crypt,
+    verifier: verifierNoble,
+    inflate: inflateNative,
+    system: createModdableSystem({
+      restart(): never {
+        ffi.sys_reboot(SYS_REBOOT_COLD); // Zephyr's System.restart() only loops
+        throw new Error('sys_reboot returned');
+      },
+      resetReason: () => resetReason,
+      fillRandom(into: Uint8Array): void {
+        const rc = ffi.sys_csrand_get(into, into.length) as number;
+        if (rc !== 0) throw new Error(`sys_csrand_get returned ${rc}`);
+      },
+    }),
+    flash: Object.freeze({ primary, secondary }),
+  };
+}
+
+/** Read once per boot, then cleared, so the next boot sees only its own cause. */
+function readResetReason(ffi: FFI): ResetReason {
+  const cause = new Uint8Array(4); // uint32_t, little-endian on Cortex-M
+  if ((ffi.hwinfo_get_reset_cause(cause) as number) !== 0) return 'unknown';
+  ffi.hwinfo_clear_reset_cause();
+  const bits = new DataView(cause.buffer).getUint32(0, true);
+  for (const [bit, reason] of RESET_CAUSES) if (bits & bit) return reason;
+  return 'unknown';
+}
+
+function readDeviceId(ffi: FFI): string {
+  const id = new Uint8Array(DEVICE_ID_BYTES);
+  const n = ffi.hwinfo_get_device_id(id, id.length) as number;
+  if (n <= 0) throw new Error(`hwinfo_get_device_id returned ${n}`);
+  return Array.from(id.subarray(0, n), (b) => b.toString(16).padStart(2, '0')).join('');
+}
