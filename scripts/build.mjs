@@ -1,6 +1,6 @@
 // Builds the core's bundles (esbuild, in process):
-//   core         core/index.ts alone, ESM — the portable implementations (noble, fflate, cbor-x)
-//                stay external: a board brings its own (native digest, inflate...).
+//   core         core/index.ts alone, ESM — the portable implementations (noble, fflate, cbor-x,
+//                and the platform/ modules over them) stay external: a board brings its own.
 //   portable     the core plus its portable crypto, inflate, CBOR state codec and MCUboot logic, ESM.
 //   xs           one IIFE script for the XS harness (xsnap evaluates scripts, not modules): the
 //                portable bundle plus the guest side of the bridge, on globalThis.OtaMcuXs.
@@ -8,7 +8,7 @@
 // stale dist/); `node scripts/build.mjs` also writes them to dist/ and prints their sizes.
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -44,6 +44,23 @@ const common = {
   supported: { 'class-static-field': false },
 };
 
+/**
+ * The core alone: platform/ modules the core imports (noble signer, MCUboot image checks, ...) are
+ * portable implementations a board provides; they stay external like the npm packages they wrap.
+ * (Type-only imports of platform interfaces vanish in the build anyway.)
+ */
+const platformExternal = {
+  name: 'platform-external',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\// }, (args) => {
+      const target = resolve(args.resolveDir, args.path);
+      const fromCore = args.importer.startsWith(join(ROOT, 'core'));
+      // Rewritten relative to dist/, where the bundle is written.
+      return fromCore && target.startsWith(join(ROOT, 'platform')) ? { path: relative(join(ROOT, 'dist'), target), external: true } : undefined;
+    });
+  },
+};
+
 function text(result) {
   return result.outputFiles[0].text;
 }
@@ -60,7 +77,13 @@ function portableEntry() {
  *   xs: string, portableModules: string[], sizes: Record<string, number> }>}
  */
 export async function buildBundles() {
-  const coreOptions = { ...common, entryPoints: ['core/index.ts'], format: 'esm', external: PORTABLE_PACKAGES.map((p) => `${p}*`) };
+  const coreOptions = {
+    ...common,
+    entryPoints: ['core/index.ts'],
+    format: 'esm',
+    external: PORTABLE_PACKAGES.map((p) => `${p}*`),
+    plugins: [platformExternal],
+  };
   const entry = portableEntry();
   const portableOptions = {
     ...common,

@@ -140,9 +140,13 @@ export interface BundleSizes {
   /** The core with its portable crypto, inflate, CBOR and MCUboot logic, minified. */
   readonly portableMinBytes: number;
   readonly portableModules: readonly string[];
+  /** Names the core-alone bundle exports (its public API). */
+  readonly coreExports: readonly string[];
 }
 
 export async function bundleSizes(): Promise<BundleSizes> {
   const bundles = await buildBundles();
-  return { coreMinBytes: bundles.sizes.coreMin, portableMinBytes: bundles.sizes.portableMin, portableModules: bundles.portableModules };
+  const exportList = /export\s*\{([^}]*)\}\s*;?\s*$/.exec(bundles.coreMin)?.[1] ?? '';
+  const coreExports = exportList.split(',').map((item) => item.trim().split(/\s+as\s+/).pop()!).filter(Boolean);
+  return { coreMinBytes: bundles.sizes.coreMin, portableMinBytes: bundles.sizes.portableMin, portableModules: bundles.portableModules, coreExports };
 }

@@ -84,7 +84,7 @@ export async function heapDuringUpdates(sizes: readonly number[]): Promise<Updat
         const started = performance.now();
         const run = await runDeviceInXs(device, config, { digest: 'host', gcAtEachIo: true });
         const seconds = (performance.now() - started) / 1000;
-        if (run.last?.deployment?.end !== 'success' || run.last.runningVersion !== '1.1.0') {
+        if (run.last?.deployment?.end !== 'success' || run.last.runningVersion !== '1.1.0+0') {
           throw new Error(`heap bench: the ${payloadBytes}-byte update ended ${JSON.stringify(run.last)}`);
         }
         const written = run.runs.find((r) => r.ended === 'DeviceRestart');
