@@ -15,6 +15,13 @@ export async function run(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const harness = await XsHarness.start({ name: 'bench-xs' });
   try {
+    const idle = await harness.heapAfterGc();
+    rows.push({
+      section: SECTION,
+      name: 'XS heap, idle (guest bundle loaded)',
+      values: { 'after KiB': idle.bytes / 1024, slots: idle.slots },
+      note: 'the harness guest: core + portable crypto/inflate/CBOR + bridge; the baseline under every heap figure',
+    });
     let pipelineSha256Compute = 0;
     for (const compression of ['none', 'gzip'] as const) {
       const artifact = benchArtifact(PAYLOAD_BYTES, compression);

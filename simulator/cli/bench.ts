@@ -20,6 +20,7 @@ export interface BenchSection {
 
 const SECTIONS: Record<string, () => Promise<BenchSection>> = {
   reader: () => import('../bench/reader.ts'),
+  xs: () => import('../bench/xs.ts'),
 };
 
 const DEFAULT_OUT = 'bench/results.json';
