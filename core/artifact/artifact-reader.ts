@@ -96,7 +96,7 @@ export class ArtifactReader {
   #entryHash: Digest | undefined; // SHA-256 of the outer entry (version, header.tar, header-augment.tar)
   #busy = false;
   #ended = false;
-  #failed: OtaError | undefined;
+  #failed: unknown; // the first failure; every later call rethrows it
   #sinkUsed = false;
 
   // What the head is built from.
@@ -154,7 +154,7 @@ export class ArtifactReader {
     if (!(chunk instanceof Uint8Array)) throw new TypeError(`"chunk" expected a Uint8Array, got ${typeof chunk}`);
     if (this.#ended) throw new Error('ArtifactReader.write() after end()');
     if (this.#busy) throw new Error('ArtifactReader.write() while the previous write() is still pending');
-    if (this.#failed) throw this.#failed;
+    if (this.#failed !== undefined) throw this.#failed;
     this.#busy = true;
     try {
       if (this.seekTo !== undefined) this.#jump();
@@ -170,7 +170,7 @@ export class ArtifactReader {
   async end(): Promise<ArtifactSummary> {
     if (this.#busy) throw new Error('ArtifactReader.end() while write() is still pending');
     if (this.#ended) throw new Error('ArtifactReader.end() called twice');
-    if (this.#failed) throw this.#failed;
+    if (this.#failed !== undefined) throw this.#failed;
     this.#ended = true;
     try {
       if (this.seekTo !== undefined) throw new OtaError('artifact-format', `artifact ended at the resume point; expected bytes from offset ${this.seekTo}`);
@@ -195,18 +195,22 @@ export class ArtifactReader {
 
   // ---- failure ------------------------------------------------------------------------------
 
-  async #fail(error: unknown): Promise<OtaError> {
-    if (this.#failed) return this.#failed;
-    const reason = isOtaError(error) ? error : new OtaError('artifact-format', `artifact reader: ${(error as Error)?.message ?? String(error)}`, { cause: error });
-    this.#failed = reason;
+  /**
+   * Records the first failure and tells the sink to drop what it got. Everything the reader itself
+   * detects is an OtaError; anything else is a bug and is rethrown as is (the sink still discards).
+   */
+  async #fail(error: unknown): Promise<unknown> {
+    if (this.#failed !== undefined) return this.#failed;
+    this.#failed = error;
     if (this.#sinkUsed) {
+      const reason = isOtaError(error) ? error : new OtaError('aborted', `artifact reader failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
       try {
         await this.#options.sink.discard(reason);
       } catch {
         // The original failure is what the caller needs; a failing discard must not hide it.
       }
     }
-    return reason;
+    return error;
   }
 
   /** Runs a caller-supplied callback; a non-OtaError from it becomes OtaError('aborted') naming it. */

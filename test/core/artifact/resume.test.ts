@@ -17,7 +17,7 @@ function single(compression: 'none' | 'gzip' = 'none'): Uint8Array {
 /** A sink over a "flash" that already holds `stored` bytes of the file. */
 function storingSink(stored: Uint8Array) {
   const log: string[] = [];
-  let flash = stored.slice();
+  let flash: Uint8Array = stored.slice();
   let readBackBytes = 0;
   let largestReadBack = 0;
   const sink: PayloadSink = {
