@@ -107,9 +107,9 @@ async function readWithOurs(path: string, sha256: Sha256Factory): Promise<number
   const started = performance.now();
   const reader = new ArtifactReader({ sha256, inflate: inflateFflate, verifier: verifierNoble, sink });
   const fd = openSync(path, 'r');
+  const chunk = new Uint8Array(READ_CHUNK_BYTES); // reused once write() has resolved
   try {
     for (;;) {
-      const chunk = new Uint8Array(READ_CHUNK_BYTES);
       const read = readSync(fd, chunk, 0, chunk.length, null);
       if (read === 0) break;
       await reader.write(chunk.subarray(0, read));
