@@ -3,7 +3,8 @@
 // rollback states NEW → PENDING_VERIFY → VALID | ABORTED | INVALID, and esp_image_verify.
 // Every otadata write, the bootloader's included, goes through the Flash model (erase the entry's
 // sector, then write its 32 bytes, as rewrite_ota_seq() and write_otadata() do), so a power cut can
-// land between the two. Portable apart from nothing: it only needs Flash and a SHA-256 factory.
+// land between the two. Portable: it needs only Flash and a SHA-256 factory. The image check loops
+// per byte (XOR checksum), which is fine in the simulator; devices verify natively (esp_ota_end).
 import { readU32LE, writeU32LE } from '../../core/bytes.ts';
 import { crc32Update } from '../../core/crc32.ts';
 import { OtaError } from '../../core/errors.ts';

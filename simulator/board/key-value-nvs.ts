@@ -56,7 +56,7 @@ export class NvsKeyValue implements KeyValue {
   readonly #entries = new Map<string, Entry>();
   #log: Sector[] = []; // live sectors, oldest first
 
-  /** Opens (and if needed formats nothing: an empty region is an empty store) the log in `flash`. */
+  /** Opens the log in `flash`; an erased (or foreign) region is an empty store, no formatting needed. */
   static async open(flash: Flash, options: NvsKeyValueOptions = {}): Promise<NvsKeyValue> {
     const store = new NvsKeyValue(flash, options);
     await store.#load();

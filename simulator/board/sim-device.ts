@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Board } from '../../platform/board.ts';
+import type { BootControl } from '../../platform/boot-control.ts';
 import type { Digest, Sha256Factory } from '../../platform/digest.ts';
 import type { Flash } from '../../platform/flash.ts';
 import { inflateFflate } from '../../platform/inflate-fflate.ts';
@@ -229,7 +230,7 @@ export class SimDevice {
 
     const g = this.#geometry;
     let version: string;
-    let bootControl;
+    let bootControl: BootControl;
     if (g.kind === 'mcuboot') {
       const booted = await bootMcuboot({
         primary: this.flash.primary!, secondary: this.flash.secondary!, key: this.#options.bootKey, verifier: verifierNoble, sha256: sha256Node,
