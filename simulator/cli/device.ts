@@ -1,0 +1,150 @@
+// `ota-mcu device --server URL --state DIR [--board esp32|stm32] [--device-type NAME]
+// [--image FIRST.bin] [--boot-key PEM] [--artifact-key PEM] [--tenant-token T] [--ca PEM]
+// [--allow-http] [--once] [--poll-interval SECONDS]`: one simulated device whose flash and
+// key-value store live in DIR, so it survives process restarts. With --once it runs until the
+// current deployment has ended (resets included) or there is none, and prints the running version
+// as the last line of stdout.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createClient, type RunOnceResult } from '../../core/client.ts';
+import type { ClientConfig } from '../../core/client-config.ts';
+import { parsePublicKeyPem } from '../../platform/public-key.ts';
+import { createCborStateCodec } from '../../platform/state-codec-cbor.ts';
+import type { PublicKey } from '../../platform/verifier.ts';
+import { SimDevice, type BootedBoard } from '../board/sim-device.ts';
+import { shortVersion } from '../demo/lab.ts';
+import { Renderer } from '../demo/render.ts';
+import { buildEspAppImage } from '../esp-app-image-builder.ts';
+import { buildMcubootImage } from '../mcuboot-imgtool.ts';
+
+const DEFAULT_POLL_SECONDS = 30;
+
+interface DeviceArgs {
+  server: string;
+  state: string;
+  board: 'esp32' | 'stm32';
+  deviceType: string;
+  image?: Uint8Array;
+  bootKey?: PublicKey;
+  artifactKey?: PublicKey;
+  tenantToken?: string;
+  ca?: string;
+  allowHttp: boolean;
+  once: boolean;
+  pollSeconds: number;
+}
+
+function readKey(path: string, flag: string): PublicKey {
+  try {
+    return parsePublicKeyPem(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new Error(`${flag} ${path}: ${(error as Error).message}`);
+  }
+}
+
+function parse(argv: string[]): DeviceArgs {
+  const { values } = parseArgs({
+    args: argv,
+    allowPositionals: false,
+    options: {
+      server: { type: 'string' },
+      state: { type: 'string' },
+      board: { type: 'string' },
+      'device-type': { type: 'string' },
+      image: { type: 'string' },
+      'boot-key': { type: 'string' },
+      'artifact-key': { type: 'string' },
+      'tenant-token': { type: 'string' },
+      ca: { type: 'string' },
+      'allow-http': { type: 'boolean' },
+      once: { type: 'boolean' },
+      'poll-interval': { type: 'string' },
+    },
+  });
+  if (values.server === undefined) throw new Error('--server URL is required');
+  if (values.state === undefined) throw new Error('--state DIR is required');
+  const board = values.board ?? 'stm32';
+  if (board !== 'esp32' && board !== 'stm32') throw new Error(`--board expected esp32 or stm32, got "${board}"`);
+  const pollSeconds = values['poll-interval'] === undefined ? DEFAULT_POLL_SECONDS : Number(values['poll-interval']);
+  if (!Number.isFinite(pollSeconds) || pollSeconds <= 0) throw new Error(`--poll-interval expected seconds > 0, got "${values['poll-interval']}"`);
+  return {
+    server: values.server,
+    state: values.state,
+    board,
+    deviceType: values['device-type'] ?? `ota-mcu-sim-${board}`,
+    image: values.image === undefined ? undefined : new Uint8Array(readFileSync(values.image)),
+    bootKey: values['boot-key'] === undefined ? undefined : readKey(values['boot-key'], '--boot-key'),
+    artifactKey: values['artifact-key'] === undefined ? undefined : readKey(values['artifact-key'], '--artifact-key'),
+    tenantToken: values['tenant-token'],
+    ca: values.ca === undefined ? undefined : readFileSync(values.ca, 'utf8'),
+    allowHttp: values['allow-http'] === true,
+    once: values.once === true,
+    pollSeconds,
+  };
+}
+
+/** The image a new DIR starts with when --image is not given: an unsigned 1.0.0 for the board. */
+function defaultImage(args: DeviceArgs): Uint8Array {
+  const payload = new Uint8Array(16 * 1024).fill(0x5a);
+  return args.board === 'stm32' ? buildMcubootImage({ version: '1.0.0', payload }) : buildEspAppImage({ version: '1.0.0', payload });
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let args: DeviceArgs;
+  try {
+    args = parse(argv);
+    const isNew = !existsSync(join(args.state, 'device.json'));
+    if (isNew && args.image === undefined && args.bootKey !== undefined && args.board === 'stm32') {
+      throw new Error('--image is required for a new --state DIR when --boot-key is given (the bootloader boots only signed images)');
+    }
+  } catch (error) {
+    process.stderr.write(`ota-mcu device: ${(error as Error).message}\n`);
+    return 1;
+  }
+  // A stable seed per DIR: the same directory is the same device (identity, power rail).
+  const seed = createHash('sha256').update(args.state).digest().readUInt32LE(0);
+  const device = new SimDevice({
+    kind: args.board === 'stm32' ? 'mcuboot' : 'esp-idf',
+    dir: args.state,
+    firstImage: args.image ?? defaultImage(args),
+    bootKey: args.bootKey,
+    ca: args.ca,
+    seed,
+  });
+  const render = new Renderer(process.stdout);
+  const config = (board: BootedBoard): ClientConfig => ({
+    serverUrl: args.server,
+    deviceType: args.deviceType,
+    ca: args.ca,
+    allowHttp: args.allowHttp,
+    tenantToken: args.tenantToken,
+    artifactKey: args.artifactKey,
+    bootKey: args.bootKey,
+    stateCodec: createCborStateCodec(),
+    selfTest: () => board.selfTest(),
+    onEvent: (event) => render.event(event),
+  });
+  let last: RunOnceResult | undefined;
+  try {
+    for (;;) {
+      await device.run(async (board) => {
+        last = await createClient(board, config(board)).runOnce();
+      });
+      if (args.once) break;
+      // Real time between checks: the board's clock is virtual, the server's is not.
+      await sleep(args.pollSeconds * 1000);
+    }
+  } catch (error) {
+    render.end();
+    process.stderr.write(`ota-mcu device: ${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    await device.close();
+  }
+  render.end();
+  process.stdout.write(`${shortVersion(last?.runningVersion ?? '')}\n`);
+  return 0;
+}
