@@ -127,7 +127,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       method,
       url: req.url ?? '/',
       requestHeaders: { ...req.headers },
-      requestBody: body,
+      // Uploads can be large: keep at most the device body limit (the multipart is not re-checked).
+      requestBody: body.length > DEVICE_BODY_LIMIT_BYTES ? body.subarray(0, DEVICE_BODY_LIMIT_BYTES) : body,
       status: reply.status,
       responseHeaders: headers,
       responseBody: reply.stream === undefined ? payload : undefined,

@@ -8,6 +8,7 @@ import { call } from './http-client.ts';
 import { M_DEVICES, TestDevice, createDeployment, tempDir, testServer, uploadArtifact } from './harness.ts';
 import { startServer } from '../../simulator/server/server.ts';
 import { Store } from '../../simulator/server/store.ts';
+import { expectExchangesFollowSpec } from './openapi.ts';
 
 describe('persistence', () => {
   it('keeps devices, artifacts, deployments, statuses, logs and token keys across a restart', async () => {
@@ -39,6 +40,7 @@ describe('persistence', () => {
         expect((await device.next(second, 'r2', 'fx-device')).status).toBe(409);
       } finally {
         await second.close();
+        expectExchangesFollowSpec(second.exchanges);
       }
       // Compaction: one line per record, no history of updates.
       const lines = readFileSync(join(dir.path, 'journal.jsonl'), 'utf8').trim().split('\n');
@@ -58,6 +60,7 @@ describe('persistence', () => {
       const server = await startServer({ dataDir: dir.path, http: true, autoAccept: true });
       await new TestDevice({ mac: '02:00:00:00:41:01' }).authorize(server);
       await server.close();
+      expectExchangesFollowSpec(server.exchanges);
       const journal = join(dir.path, 'journal.jsonl');
       appendFileSync(journal, '{"k":"device","v":{"id":"torn');
       const store = new Store(dir.path);

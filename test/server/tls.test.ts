@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { get } from 'node:https';
 import { call } from './http-client.ts';
 import { tempDir, testServer } from './harness.ts';
+import { expectExchangesFollowSpec } from './openapi.ts';
 
 function tlsGet(url: string, ca?: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -36,12 +37,14 @@ describe('TLS', () => {
       await expect(tlsGet(server.url + '/api/management/v1/deployments/artifacts')).rejects.toThrow(/self.signed|unable to (get|verify)/i);
       const port = Number(new URL(server.url).port);
       await server.close();
+      expectExchangesFollowSpec(server.exchanges);
       const again = await testServer({ dataDir: dir.path, http: false, port });
       try {
         expect(again.caPem).toBe(server.caPem);
         expect(await tlsGet(again.url + '/api/management/v1/deployments/artifacts', server.caPem)).toBe(200);
       } finally {
         await again.close();
+        expectExchangesFollowSpec(again.exchanges);
       }
     } finally {
       dir.remove();
