@@ -5,14 +5,25 @@ import { GuestBridge, xsnapGlobals } from './bridge.ts';
 export type Job = (args: never, bridge: GuestBridge) => Promise<unknown>;
 
 /**
- * Deterministic compute of a synchronous-to-XS section (no bridged async call inside): xsnap's
- * `resetMeter(limit, index)` returns the operations counted so far and restarts the count.
+ * Deterministic compute of a section that stays inside one crank (no bridged async call):
+ * xsnap's `resetMeter(limit, index)` returns the count so far and restarts it. The engine's count
+ * is a 32-bit integer, so long sections call `lap()` now and then (say per chunk) to add up the
+ * count before it can wrap; the laps themselves cost a handful of operations.
  */
-export function startMeter(): () => number {
+export function startMeter(): { lap(): void; stop(): number } {
   const reset = xsnapGlobals().resetMeter;
   if (!reset) throw new Error('resetMeter is not available in this engine');
   reset(0, 0);
-  return () => reset(0, 0);
+  let total = 0;
+  return {
+    lap(): void {
+      total += reset(0, 0) >>> 0;
+    },
+    stop(): number {
+      total += reset(0, 0) >>> 0;
+      return total;
+    },
+  };
 }
 
 export function createJobRunner(jobs: Record<string, Job>): { start(name: string): void } {

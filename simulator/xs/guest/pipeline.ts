@@ -18,6 +18,8 @@ export interface PipelineOptions {
   readonly inflate: Inflate;
   readonly verifier: Verifier;
   readonly key?: PublicKey;
+  /** Called after each chunk (the XS meter takes a lap there). */
+  readonly onChunk?: () => void;
 }
 
 export interface PipelineResult {
@@ -68,6 +70,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       const size = random && typeof chunking !== 'number' ? 1 + Math.floor(random() * chunking.max) : (chunking as number);
       const end = Math.min(artifact.length, at + size);
       await reader.write(artifact.subarray(at, end));
+      options.onChunk?.();
       at = end;
     }
     const summary = await reader.end();
