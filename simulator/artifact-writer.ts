@@ -80,7 +80,7 @@ export interface WriteArtifactOptions {
 
 const TAR_BLOCK_BYTES = 512;
 const USTAR_NAME_BYTES = 100;
-const USTAR_MAX_SIZE = 0o77777777777; // 11 octal digits; Go switches to a PAX "size" record above it
+const USTAR_MAX_SIZE = 0o77777777777; // 11 octal digits (8 GiB - 1); Go would add a PAX size record, we refuse
 const NAME_RULE = /^[A-Za-z0-9_\-.,]+$/; // Go's `^[\w\-.,]+$`; \w is ASCII in Go
 const ROOT: TarOwner = { uid: 0, gid: 0, uname: 'root', gname: 'root' };
 const NOBODY: TarOwner = { uid: 0, gid: 0, uname: '', gname: '' }; // fields of version, manifest, header.tar entries
@@ -173,8 +173,8 @@ function planArtifact(options: WriteArtifactOptions): Plan {
     if (seen.has(file.name)) throw new TypeError(`payload file "${file.name}" is given twice`);
     seen.add(file.name);
     const size = sizeOf(file);
-    if (!Number.isSafeInteger(size) || size < 0) {
-      throw new RangeError(`payload file "${file.name}": "size" expected a non-negative integer, got ${size}`);
+    if (!Number.isSafeInteger(size) || size < 0 || size > USTAR_MAX_SIZE) {
+      throw new RangeError(`payload file "${file.name}": "size" expected an integer from 0 to ${USTAR_MAX_SIZE} (8 GiB - 1), got ${size}`);
     }
   }
 
@@ -272,15 +272,11 @@ function emitPadding(sink: (chunk: Uint8Array) => void, size: number): void {
   if (padBytes(size) > 0) sink(PADDING.subarray(0, padBytes(size)));
 }
 
-// The ustar header, preceded by a PAX header when the name or size does not fit (Go archive/tar).
+// The ustar header, preceded by a PAX header when the name does not fit (Go archive/tar).
 function entryHeaders(name: string, size: number, mode: number, mtime: number, owner: TarOwner): Uint8Array[] {
-  const nameBytes = utf8(name);
-  const records: string[] = [];
-  if (nameBytes.length > USTAR_NAME_BYTES) records.push(paxRecord('path', name));
-  if (size > USTAR_MAX_SIZE) records.push(paxRecord('size', String(size)));
-  const header = tarHeader(name, size > USTAR_MAX_SIZE ? 0 : size, mode, mtime, owner);
-  if (records.length === 0) return [header];
-  const pax = utf8(records.join(''));
+  const header = tarHeader(name, size, mode, mtime, owner);
+  if (utf8(name).length <= USTAR_NAME_BYTES) return [header];
+  const pax = utf8(paxRecord('path', name));
   const slash = name.lastIndexOf('/');
   const paxName = `${name.slice(0, slash + 1)}PaxHeaders.0/${name.slice(slash + 1)}`;
   return [tarHeader(paxName, pax.length, 0, 0, NOBODY, 'x'), pax, PADDING.subarray(0, padBytes(pax.length)), header];
@@ -297,7 +293,11 @@ function paxRecord(key: string, value: string): string {
 function tarHeader(name: string, size: number, mode: number, mtime: number, owner: TarOwner, type: '0' | 'x' = '0'): Uint8Array {
   const block = new Uint8Array(TAR_BLOCK_BYTES); // one ustar header
   const put = (at: number, width: number, text: string) => block.set(utf8(text).subarray(0, width), at);
-  const octal = (at: number, width: number, value: number) => put(at, width, `${value.toString(8).padStart(width - 1, '0')}\0`);
+  const octal = (at: number, width: number, value: number) => {
+    const digits = value.toString(8);
+    if (digits.length > width - 1) throw new RangeError(`tar entry "${name}": ${value} does not fit a ${width - 1}-digit octal field`);
+    put(at, width, `${digits.padStart(width - 1, '0')}\0`);
+  };
   put(0, 100, name); // truncated when a PAX path record carries the full name
   octal(100, 8, mode);
   octal(108, 8, owner.uid);

@@ -250,6 +250,8 @@ describe('bad options', () => {
     [{ files: [{ name: 'dir/x', data: new Uint8Array(1) }] }, /payload file "dir\/x": only letters/],
     [{ files: [{ name: 'a', data: new Uint8Array(1) }, { name: 'a', data: new Uint8Array(2) }] }, /payload file "a" is given twice/],
     [{ metaData: [1, 2] as unknown as Record<string, unknown> }, /"metaData" expected a JSON object/],
+    [{ files: [{ name: 'huge', size: 2 ** 33, chunks: () => [] }] }, /payload file "huge": "size" expected an integer from 0 to 8589934591/],
+    [{ files: [{ name: 'neg', size: -1, chunks: () => [] }] }, /payload file "neg": "size" expected an integer/],
   ])('%o is refused', (override, message) => {
     expect(() => writeArtifact({ ...BASE, ...override } as WriteArtifactOptions)).toThrow(message);
   });
