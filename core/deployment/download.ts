@@ -205,6 +205,10 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
         let chunk: Uint8Array | undefined;
         try {
           chunk = await response.read();
+          if (chunk === undefined && total !== undefined && offset < total) {
+            // A body that ends early is a lost connection too (the server or a proxy closed it).
+            throw new OtaError('network', `download: the body ended at byte ${offset}, expected ${total}`);
+          }
         } catch (error) {
           if (!isOtaError(error, 'network') || offset === 0) throw error;
           // Lost connection mid-stream: the same reader goes on from the byte it stopped at.
