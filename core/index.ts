@@ -5,3 +5,10 @@ export { DEFAULT_POLL_INTERVALS, type PollIntervals } from './server/backoff.ts'
 export { ArtifactReader, type ArtifactReaderOptions, type ResumePoint } from './artifact/artifact-reader.ts';
 export { applyClearsProvides, checkDepends, isDeviceTypeCompatible } from './artifact/compatibility.ts';
 export type { ArtifactHead, ArtifactSummary, PayloadFile, PayloadInfo, PayloadSink, ProvidesMap, DependsMap } from './artifact/types.ts';
+export { createClient, type Client, type RunOnceResult } from './client.ts';
+export { resolveClientConfig, type ClientConfig, type ClientEvent } from './client-config.ts';
+export { UpdateModuleRegistry, type UpdateModule, type UpdateModuleContext, type ModuleDownload, type PayloadFacts, type StoredPayload } from './modules/update-module.ts';
+export { createZephyrImageModule } from './modules/zephyr-image.ts';
+export { createEspOtaModule } from './modules/esp-ota.ts';
+export { STATES, next, type StateName, type Outcome } from './deployment/states.ts';
+export { jsonStateCodec, type StateCodec, type DeploymentRecord } from './deployment/record.ts';
