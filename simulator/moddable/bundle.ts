@@ -1,0 +1,89 @@
+// Bundles a Moddable board's code, unmodified, for the XS harness: every Moddable module it
+// imports resolves to its emulation here (simulator/moddable/*), anything else that is not a
+// relative path or a portable package fails the build — so a board importing a module we do not
+// emulate is caught, not stubbed.
+import { build, type Plugin } from 'esbuild';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '../..');
+
+export type ModdableBoardName = 'esp32' | 'stm32';
+
+/** Moddable module specifier → emulation file (a default export, as the SDK module has). */
+export const EMULATED_MODULES: Readonly<Record<string, string>> = {
+  'embedded:storage/flash': 'embedded-storage-flash.ts',
+  'embedded:update': 'embedded-update.ts',
+  'embedded:storage/key-value': 'embedded-storage-key-value.ts',
+  'embedded:network/http/client': 'embedded-network-http-client.ts',
+  'embedded:io/system': 'embedded-io-system.ts',
+  crypt: 'crypt.ts',
+  inflate: 'inflate.ts',
+  timer: 'timer.ts',
+  time: 'time.ts',
+  'mc/ffi': 'mc-ffi.ts',
+};
+
+/** Modules whose emulation is a re-export (sockets are identities for the HTTP client; text codecs are XS's). */
+const VIRTUAL_MODULES: Readonly<Record<string, string>> = {
+  'embedded:io/socket/tcp': `export { TCP as default } from ${JSON.stringify(join(HERE, 'sockets.ts'))};`,
+  'embedded:io/socket/tcp/tls': `export { TLSSocket as default } from ${JSON.stringify(join(HERE, 'sockets.ts'))};`,
+  'embedded:io/socket/udp': `export { UDP as default } from ${JSON.stringify(join(HERE, 'sockets.ts'))};`,
+  'embedded:network/dns/resolver/udp': `export { Resolver as default } from ${JSON.stringify(join(HERE, 'sockets.ts'))};`,
+  'text/decoder': 'export default globalThis.TextDecoder;',
+  'text/encoder': 'export default globalThis.TextEncoder;',
+};
+
+function moddablePlugin(board: ModdableBoardName): Plugin {
+  return {
+    name: 'moddable-emulation',
+    setup(b) {
+      b.onResolve({ filter: /^ota-mcu:board$/ }, () => ({ path: join(ROOT, 'boards', board, 'board.ts') }));
+      b.onResolve({ filter: /^ota-mcu:ffi-declarations$/ }, () => ({ path: 'ffi-declarations', namespace: 'moddable-virtual' }));
+      b.onResolve({ filter: /^[^./]/ }, (args) => {
+        const file = EMULATED_MODULES[args.path];
+        if (file !== undefined) return { path: join(HERE, file) };
+        if (VIRTUAL_MODULES[args.path] !== undefined) return { path: args.path, namespace: 'moddable-virtual' };
+        if (/^(embedded:|mc\/|text\/)/.test(args.path) || ['crypt', 'inflate', 'timer', 'time', 'flash', 'preference'].includes(args.path)) {
+          return { errors: [{ text: `Moddable module "${args.path}" has no emulation in simulator/moddable` }] };
+        }
+        return undefined; // a package (noble, fflate, cbor-x): bundled as usual
+      });
+      b.onLoad({ filter: /.*/, namespace: 'moddable-virtual' }, (args) => {
+        if (args.path === 'ffi-declarations') {
+          const manifest = JSON.parse(readFileSync(join(ROOT, 'boards', board, 'manifest.json'), 'utf8')) as { ffi?: { functions?: object } };
+          return { contents: `export const ffiDeclarations = ${JSON.stringify(manifest.ffi?.functions ?? {})};`, loader: 'js' };
+        }
+        return { contents: VIRTUAL_MODULES[args.path]!, loader: 'js', resolveDir: HERE };
+      });
+    },
+  };
+}
+
+const scripts = new Map<ModdableBoardName, Promise<string>>();
+
+/** The IIFE script for xsnap: board + emulations + guest jobs, built once per process. */
+export function moddableGuestScript(board: ModdableBoardName): Promise<string> {
+  let script = scripts.get(board);
+  if (script === undefined) {
+    script = build({
+      entryPoints: [join(HERE, 'guest-main.ts')],
+      bundle: true,
+      format: 'iife',
+      target: 'es2022',
+      platform: 'neutral',
+      mainFields: ['module', 'main'],
+      conditions: ['import', 'module', 'default'],
+      absWorkingDir: ROOT,
+      write: false,
+      logLevel: 'silent',
+      // XS rejects a class's own name in its static field initializers (noble-curves' Point.BASE).
+      supported: { 'class-static-field': false },
+      plugins: [moddablePlugin(board)],
+    }).then((result) => result.outputFiles[0]!.text);
+    scripts.set(board, script);
+  }
+  return script;
+}

@@ -1,0 +1,96 @@
+// The XS guest for a Moddable board: the board's own code (boards/<name>/board.ts, unmodified),
+// bundled with the emulated Moddable modules in place of the SDK's, plus the jobs the Node side
+// drives: build the board, call its interfaces (the conformance kit), run the update client.
+import { createBoard } from 'ota-mcu:board';
+import { createClient } from '../../core/client.ts';
+import type { ClientEvent } from '../../core/client-config.ts';
+import { clientConfigFrom, type BoardSettings } from '../../boards/_moddable/settings.ts';
+import type { Board } from '../../platform/board.ts';
+import type { Flash } from '../../platform/flash.ts';
+import type { GuestBridge } from '../xs/guest/bridge.ts';
+import { createJobRunner, type Job } from '../xs/guest/jobs.ts';
+import System from './embedded-io-system.ts';
+import { native, useBridge } from './guest-bridge.ts';
+
+export const DEVICE = '$device';
+
+interface GuestState {
+  board: Board | undefined;
+  readonly handles: Map<number, object>;
+  nextHandle: number;
+}
+
+const state: GuestState = { board: undefined, handles: new Map(), nextHandle: 1 };
+
+/** What the Moddable runtime sets up before main: the global System and trace. */
+function installGlobals(): void {
+  const g = globalThis as unknown as Record<string, unknown>;
+  g.System = System;
+  const trace = (...parts: unknown[]): void => void native('trace', parts.map(String).join(''));
+  g.trace = Object.assign(trace, { left: trace, center: trace, right: trace });
+}
+
+function snapshot(object: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of ['offset', 'durableOffset']) {
+    const value = (object as Record<string, unknown>)[key];
+    if (typeof value === 'number') out[key] = value;
+  }
+  return out;
+}
+
+function resolveTarget(path: readonly (string | number)[]): object {
+  let target: unknown = typeof path[0] === 'number' ? state.handles.get(path[0]) : state.board;
+  for (const key of typeof path[0] === 'number' ? path.slice(1) : path) target = (target as Record<string, unknown>)?.[key as string];
+  if (typeof target !== 'object' || target === null) throw new TypeError(`no guest object at ${path.join('.')}`);
+  return target;
+}
+
+/** The result as plain data; objects with methods stay in XS and cross as a handle. */
+function exportValue(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || value instanceof Uint8Array) return value;
+  if (Object.values(value).some((v) => typeof v === 'function') || Object.getPrototypeOf(value) !== Object.prototype) {
+    const handle = state.nextHandle++;
+    state.handles.set(handle, value);
+    return { $handle: handle, props: snapshot(value) };
+  }
+  return { ...value };
+}
+
+const jobs: Record<string, Job> = {
+  boot: async (args: { config: Record<string, unknown> }, bridge: GuestBridge) => {
+    useBridge(bridge);
+    installGlobals();
+    const board: Board = createBoard(args.config);
+    state.board = board;
+    const flash: Record<string, unknown> = {};
+    for (const [name, region] of Object.entries(board.flash) as [string, Flash][]) {
+      flash[name] = { byteLength: region.byteLength, sectorBytes: region.sectorBytes, writeGranule: region.writeGranule, erasedByte: region.erasedByte };
+    }
+    return { name: board.name, identity: { ...board.identity }, inventory: { ...board.inventory }, flash, maxValueBytes: board.keyValue.maxValueBytes };
+  },
+  /** Calls board.<path>.<method>(...args); buffers in args come back (the callee may have filled them). */
+  call: async (args: { path: (string | number)[]; method: string; args: unknown[] }) => {
+    const target = resolveTarget(args.path) as Record<string, (...a: unknown[]) => unknown>;
+    const fn = target[args.method];
+    if (typeof fn !== 'function') throw new TypeError(`${args.path.join('.')}.${args.method} is not a method`);
+    const value = await fn.apply(target, args.args);
+    const handle = typeof args.path[0] === 'number' ? state.handles.get(args.path[0]) : undefined;
+    return {
+      value: exportValue(value),
+      buffers: args.args.map((a) => (a instanceof Uint8Array ? a : undefined)),
+      props: handle === undefined ? undefined : snapshot(handle),
+    };
+  },
+  runClient: async (args: { settings: BoardSettings; selfTest: boolean; events: boolean }, bridge: GuestBridge) => {
+    const board = state.board;
+    if (board === undefined) throw new Error('runClient before boot');
+    const config = clientConfigFrom(args.settings, {
+      ...(args.selfTest ? { selfTest: () => bridge.callAsync(DEVICE, 'selfTest') as Promise<boolean> } : {}),
+      ...(args.events ? { onEvent: (event: ClientEvent) => bridge.notify('event', event) } : {}),
+    });
+    return createClient(board, config).runOnce();
+  },
+};
+
+(globalThis as unknown as { OtaMcuXs: unknown }).OtaMcuXs = createJobRunner(jobs);

@@ -1,0 +1,563 @@
+// The Node side of the Moddable module emulations: the natives behind embedded:storage/flash,
+// embedded:update (esp_ota_*), embedded:storage/key-value (NVS), the HTTP client, crypt, inflate,
+// timer/time, System and the board's FFI functions — all over one boot of a SimDevice, so flash and
+// key-value survive resets exactly as the simulator's do, and a power cut or restart halts XS.
+import { createHash, type Hash } from 'node:crypto';
+import { constants as zlibConstants, createInflate, createInflateRaw, type Inflate as ZlibInflate } from 'node:zlib';
+import { OtaError, isOtaError } from '../../core/errors.ts';
+import { readTrailer, trailerLayoutFor, writeImageOk, writeMagic, writeSwapInfo } from '../../platform/mcuboot-trailer.ts';
+import type { Flash } from '../../platform/flash.ts';
+import type { HttpResponse } from '../../platform/http.ts';
+import type { ResetReason } from '../../platform/system.ts';
+import { checkEspAppImage, isEntryIntact, OtaData, activeEntry, slotOfSeq, type OtaEntry } from '../board/esp-idf-ota.ts';
+import type { BootedBoard } from '../board/sim-device.ts';
+import { ESP_IMAGE_MAGIC } from '../../platform/esp-app-image.ts';
+
+/** Devicetree labels of the Zephyr board → the simulated regions. */
+const ZEPHYR_LABELS: Record<string, string> = { 'image-0': 'primary', 'image-1': 'secondary', storage: 'nvs' };
+const ESP_ERR_OTA_ROLLBACK_FAILED = 0x1505;
+const ESP_RESET: Record<ResetReason, number> = { 'power-on': 1, software: 3, panic: 4, watchdog: 6, brownout: 9, unknown: 0 };
+const ZEPHYR_RESET: Record<ResetReason, number> = { 'power-on': 1 << 3, software: 1 << 1, watchdog: 1 << 4, brownout: 1 << 2, panic: 1 << 1, unknown: 0 };
+const INFLATE_PIECE_BYTES = 1024; // inflate.c kOutputBufferSize
+const FORMATS = ['buffer', 'string', 'uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'uint64', 'int64'];
+
+export interface ModdableHostOptions {
+  readonly kind: 'esp-idf' | 'mcuboot';
+  readonly board: BootedBoard;
+  /** The NVS namespace the simulated key-value store backs (one per device). */
+  readonly keyValuePath: string;
+}
+
+/** A native failure: a plain Error with the SDK's terse text; the cause stays on the Node side. */
+function nativeError(message: string): Error {
+  return new Error(message);
+}
+
+/** Runs `call`; a halt (PowerCut, DeviceRestart) and OtaErrors from the simulator pass unchanged. */
+function guard<T>(message: string, call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    if (error instanceof Error && (error.name === 'PowerCut' || error.name === 'DeviceRestart' || error instanceof OtaError)) throw error;
+    throw nativeError(message);
+  }
+}
+
+class HostPartition {
+  closed = false;
+  constructor(
+    readonly flash: Flash,
+    readonly name: string,
+    readonly readOnly: boolean,
+    readonly zephyr: boolean,
+  ) {}
+
+  #check(): void {
+    if (this.closed) throw nativeError('closed');
+  }
+
+  eraseBlock(start: number, end: number): void {
+    this.#check();
+    if (this.readOnly) throw nativeError('read-only');
+    guard('erase failed', () => {
+      const count = this.flash.byteLength / this.flash.sectorBytes;
+      if (!(start >= 0 && end > start && end <= count)) throw new RangeError('range');
+      for (let i = start; i < end; i++) void this.flash.eraseSector(i);
+    });
+  }
+
+  read(offset: number, length: number): Uint8Array {
+    this.#check();
+    return guard('read failed', () => {
+      const into = new Uint8Array(length);
+      void this.flash.read(offset, into);
+      return into;
+    });
+  }
+
+  write(offset: number, bytes: Uint8Array): void {
+    this.#check();
+    if (this.readOnly) throw nativeError('read-only');
+    guard('write failed', () => void this.flash.write(offset, bytes));
+  }
+
+  status(): Record<string, number> {
+    this.#check();
+    const { byteLength, sectorBytes } = this.flash;
+    const base = { size: byteLength, blockLength: sectorBytes, blocks: byteLength / sectorBytes };
+    // Moddable's ESP32 status() stops there; Zephyr's adds flash_area_align and the erased value.
+    return this.zephyr ? { ...base, writeAlign: this.flash.writeGranule, eraseValue: this.flash.erasedByte } : base;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}
+
+/** esp_ota_begin/write/end/abort and esp_ota_set_boot_partition over the ESP-IDF model. */
+class HostUpdater {
+  #active = true;
+  #erased = 0; // bytes erased by this update (esp_ota's erased_size, for the sequential path)
+  #wrote = 0;
+
+  constructor(
+    readonly host: ModdableHost,
+    readonly partition: HostPartition,
+    readonly append: boolean,
+  ) {}
+
+  write(bytes: Uint8Array, offset?: number): void {
+    if (!this.#active) throw nativeError('already complete');
+    const flash = this.partition.flash;
+    if (this.append) {
+      if (offset !== undefined) throw nativeError('offset not allowed');
+      // esp_ota_write: the image must start with the app magic; erase the sectors the write touches.
+      if (this.#wrote === 0 && bytes[0] !== ESP_IMAGE_MAGIC) throw nativeError('write failed');
+      guard('write failed', () => {
+        const sector = flash.sectorBytes;
+        const last = Math.floor((this.#wrote + bytes.length - 1) / sector);
+        for (let s = Math.ceil(this.#wrote / sector); s <= last && bytes.length > 0; s++) {
+          void flash.eraseSector(s);
+          this.#erased = (s + 1) * sector;
+        }
+        void flash.write(this.#wrote, bytes);
+      });
+      this.#wrote += bytes.length;
+    } else {
+      if (offset === undefined || offset < 0) throw new RangeError('invalid offset');
+      if (offset === 0 && bytes[0] !== ESP_IMAGE_MAGIC) throw nativeError('write failed');
+      guard('write failed', () => void flash.write(offset, bytes));
+      this.#wrote = Math.max(this.#wrote, offset + bytes.length);
+    }
+  }
+
+  /** @internal "w" mode: esp_ota_begin erases byteLength (or the whole partition) up front. */
+  eraseUpFront(byteLength: number | undefined): void {
+    const flash = this.partition.flash;
+    const bytes = byteLength === undefined || byteLength === 0 ? flash.byteLength : Math.ceil(byteLength / flash.sectorBytes) * flash.sectorBytes;
+    guard('begin failed', () => {
+      for (let s = 0; s < bytes / flash.sectorBytes; s++) void flash.eraseSector(s);
+    });
+    this.#erased = bytes;
+  }
+
+  async complete(): Promise<void> {
+    if (!this.#active) throw nativeError('already complete');
+    this.#active = false;
+    // esp_ota_end: only valid after some data; then esp_image_verify over the partition.
+    if (this.#erased === 0 && this.#wrote === 0) throw nativeError('end failed');
+    const check = await checkEspAppImage(this.partition.flash, this.host.sha256);
+    if (check.problem !== undefined) throw nativeError('end failed');
+    try {
+      await this.host.board.bootControl.setPendingTest(); // esp_ota_set_boot_partition(nextota)
+    } catch (error) {
+      if (isOtaError(error)) throw nativeError("can't change boot partition");
+      throw error;
+    }
+  }
+
+  close(): void {
+    this.#active = false; // esp_ota_abort: nothing on flash to undo
+  }
+}
+
+/** One NVS namespace: values carry their type, as NVS entries do. */
+class HostStorage {
+  closed = false;
+  constructor(
+    readonly host: ModdableHost,
+    readonly readOnly: boolean,
+  ) {}
+
+  async read(key: string, format: string): Promise<unknown> {
+    this.#checkKey(key);
+    const stored = await this.host.board.keyValue.get(key);
+    if (stored === undefined) return undefined;
+    const payload = stored.subarray(1);
+    if (stored[0] !== FORMATS.indexOf(format)) throw new TypeError('mismatch');
+    if (format === 'buffer') return payload;
+    const text = new TextDecoder().decode(payload);
+    if (format === 'string') return text;
+    return format.endsWith('64') ? BigInt(text) : Number(text);
+  }
+
+  async write(key: string, format: string, value: unknown): Promise<void> {
+    if (this.readOnly) throw nativeError('read-only');
+    this.#checkKey(key);
+    const payload = format === 'buffer' ? (value as Uint8Array) : new TextEncoder().encode(String(value));
+    const record = new Uint8Array(1 + payload.length);
+    record[0] = FORMATS.indexOf(format); // the entry's type, as NVS keeps one per key
+    record.set(payload, 1);
+    if (payload.length > this.host.board.keyValue.maxValueBytes - 1) throw nativeError('ESP_ERR_NVS_VALUE_TOO_LONG');
+    await this.host.board.keyValue.set(key, record);
+  }
+
+  async delete(key: string): Promise<void> {
+    if (this.readOnly) throw nativeError('read-only');
+    this.#checkKey(key);
+    await this.host.board.keyValue.delete(key);
+  }
+
+  keys(): string[] {
+    throw nativeError('ESP_ERR_NOT_SUPPORTED: the simulated NVS does not list keys');
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  #checkKey(key: string): void {
+    if (this.closed) throw nativeError('closed');
+    if (key.length === 0) throw nativeError('ESP_ERR_NVS_INVALID_NAME');
+    if (key.length > 15) throw nativeError('ESP_ERR_NVS_KEY_TOO_LONG');
+  }
+}
+
+/** Node's zlib stream driven synchronously (its internal _processChunk, as zlib's own *Sync calls do). */
+type SyncZlib = ZlibInflate & { _processChunk(chunk: Buffer, flush: number): Buffer; bytesWritten: number; _handle: unknown };
+
+class HostInflate {
+  readonly #zlib: SyncZlib;
+  #ended = false;
+
+  constructor(windowBits: number) {
+    this.#zlib = (windowBits === -15 ? createInflateRaw() : createInflate()) as SyncZlib;
+  }
+
+  push(bytes: Uint8Array): { pieces: Uint8Array[]; remaining: number; ended: boolean } {
+    if (this.#ended) throw nativeError('closed');
+    const before = this.#zlib.bytesWritten;
+    let out: Buffer;
+    try {
+      out = this.#zlib._processChunk(Buffer.from(bytes), zlibConstants.Z_SYNC_FLUSH);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'Z_BUF_ERROR') out = Buffer.alloc(0);
+      else {
+        this.#ended = true;
+        throw nativeError('bad zlib data');
+      }
+    }
+    const consumed = this.#zlib.bytesWritten - before;
+    const ended = this.#zlib._handle === null || consumed < bytes.length;
+    if (ended) this.#ended = true;
+    const pieces: Uint8Array[] = [];
+    for (let at = 0; at < out.length; at += INFLATE_PIECE_BYTES) pieces.push(new Uint8Array(out.subarray(at, at + INFLATE_PIECE_BYTES)));
+    return { pieces, remaining: bytes.length - consumed, ended };
+  }
+
+  close(): void {
+    this.#ended = true;
+    this.#zlib.close();
+  }
+}
+
+class HostHash {
+  readonly #hash: Hash;
+  constructor(type: string) {
+    this.#hash = createHash(type.toLowerCase().replace(/^sha(\d)/, 'sha$1'));
+  }
+  update(bytes: Uint8Array): void {
+    this.#hash.update(bytes);
+  }
+  close(): Uint8Array {
+    return new Uint8Array(this.#hash.digest());
+  }
+}
+
+class HostResponse {
+  constructor(
+    readonly host: ModdableHost,
+    readonly response: HttpResponse,
+  ) {}
+  async read(): Promise<Uint8Array | undefined> {
+    try {
+      const chunk = await this.response.read();
+      if (chunk === undefined) this.host.networkDone(this);
+      return chunk;
+    } catch (error) {
+      this.host.networkDone(this);
+      throw nativeError((error as Error).message);
+    }
+  }
+  async close(): Promise<void> {
+    this.host.networkDone(this);
+    await this.response.close();
+  }
+}
+
+export class ModdableHost {
+  readonly kind: ModdableHostOptions['kind'];
+  readonly board: BootedBoard;
+  readonly sha256 = (): { update(b: Uint8Array): void; digest(): Uint8Array } => {
+    const hash = createHash('sha256');
+    return { update: (b) => void hash.update(b), digest: () => new Uint8Array(hash.digest()) };
+  };
+  readonly #keyValuePath: string;
+  readonly #runningSlot: number;
+  readonly #open = new Set<object>(); // network requests in flight: device time runs in real time
+  #idleWaiters: (() => void)[] = [];
+  /** Lines the firmware traced. */
+  readonly traced: string[] = [];
+
+  private constructor(options: ModdableHostOptions, runningSlot: number) {
+    this.kind = options.kind;
+    this.board = options.board;
+    this.#keyValuePath = options.keyValuePath;
+    this.#runningSlot = runningSlot;
+  }
+
+  static async create(options: ModdableHostOptions): Promise<ModdableHost> {
+    const slot = options.kind === 'esp-idf' ? (await options.board.bootControl.state()).runningSlot : 0;
+    return new ModdableHost(options, slot);
+  }
+
+  // embedded:storage/flash
+  flashNames(): string[] {
+    if (this.kind === 'mcuboot') return Object.keys(ZEPHYR_LABELS);
+    return ['nvs', 'otadata', 'ota_0', 'ota_1'];
+  }
+
+  flashOpen(path: string, mode: string): HostPartition {
+    const flash = this.board.flash;
+    if (this.kind === 'mcuboot') {
+      const region = ZEPHYR_LABELS[path];
+      if (region === undefined || flash[region] === undefined) throw nativeError("can't find partition");
+      return new HostPartition(flash[region]!, path, mode === 'r', true);
+    }
+    // esp_ota_get_running_partition / esp_ota_get_next_update_partition / a DATA partition by label.
+    const region = path === 'running' ? `ota_${this.#runningSlot}` : path === 'nextota' ? `ota_${1 - this.#runningSlot}` : path === 'nvs' || path === 'otadata' ? path : undefined;
+    if (region === undefined || flash[region] === undefined) throw nativeError("can't find partition");
+    return new HostPartition(flash[region]!, region, mode === 'r', false);
+  }
+
+  // embedded:update (ESP32 only, as in the SDK)
+  async updateOpen(partition: HostPartition, mode: string, byteLength: number | undefined): Promise<HostUpdater> {
+    if (this.kind !== 'esp-idf') throw nativeError('ECMA-419 OTA Update unsupported target');
+    if (partition.readOnly) throw nativeError('read-only partition');
+    if (byteLength !== undefined && byteLength > partition.flash.byteLength) throw new RangeError('invalid byteLength');
+    // esp_ota_begin: not the running app; refused while it is PENDING_VERIFY; drops the inactive entry.
+    if (partition.name === `ota_${this.#runningSlot}`) throw nativeError('begin failed');
+    if ((await this.board.bootControl.state()).isTestBoot) throw nativeError('begin failed');
+    const otadata = new OtaData(this.board.flash.otadata!);
+    const entries = await otadata.read();
+    const active = activeEntry(entries);
+    if (active !== -1 && !isEmpty(entries[active ^ 1]!)) await otadata.erase(active ^ 1);
+    const updater = new HostUpdater(this, partition, mode === 'a');
+    if (mode === 'w') updater.eraseUpFront(byteLength);
+    return updater;
+  }
+
+  // embedded:storage/key-value
+  keyValueOpen(path: string, mode: string): HostStorage {
+    if (path.length > 15) throw nativeError('ESP_ERR_NVS_KEY_TOO_LONG');
+    if (path !== this.#keyValuePath) {
+      throw nativeError(`ESP_ERR_NVS_NOT_FOUND: the simulated NVS holds one namespace, "${this.#keyValuePath}"`);
+    }
+    return new HostStorage(this, mode === 'r');
+  }
+
+  // crypt, inflate
+  digestCreate(type: string): HostHash {
+    return new HostHash(type);
+  }
+
+  inflateCreate(windowBits: number): HostInflate {
+    return new HostInflate(windowBits);
+  }
+
+  // embedded:network/http/client
+  async httpRequest(request: {
+    host: string; port: number; secure: boolean; certificate?: Uint8Array; serverName?: string;
+    method: string; path: string; headers: [string, string][]; body?: Uint8Array;
+  }): Promise<{ response: HostResponse; status: number; statusText: string; headers: Map<string, string> }> {
+    const scheme = request.secure ? 'https' : 'http';
+    const token = {};
+    this.#open.add(token);
+    try {
+      const headers: Record<string, string> = Object.fromEntries(request.headers);
+      delete headers['content-length']; // the Http sets it from the body
+      const ca = request.certificate === undefined ? undefined : derToPem(request.certificate);
+      const response = await this.board.http.request({
+        method: request.method as 'GET',
+        url: `${scheme}://${request.host}:${request.port}${request.path}`,
+        headers,
+        ...(request.body !== undefined ? { body: request.body } : {}),
+        ...(request.secure && (ca !== undefined || request.serverName !== undefined)
+          ? { tls: { ...(ca !== undefined ? { ca } : {}), ...(request.serverName !== undefined ? { serverName: request.serverName } : {}) } }
+          : {}),
+      });
+      const hostResponse = new HostResponse(this, response);
+      this.#open.delete(token);
+      this.#open.add(hostResponse);
+      return { response: hostResponse, status: response.status, statusText: '', headers: new Map(response.headers) };
+    } catch (error) {
+      this.#open.delete(token);
+      this.#wakeIdle();
+      throw nativeError((error as Error).message);
+    }
+  }
+
+  /** @internal A response ended or closed. */
+  networkDone(response: HostResponse): void {
+    this.#open.delete(response);
+    this.#wakeIdle();
+  }
+
+  // timer, time
+  ticks(): number {
+    return this.board.scheduler.now();
+  }
+
+  /**
+   * Timer.set's wait. The device clock is virtual (a 30-minute poll costs nothing), but the network
+   * is real: while a request is open, a timer (the HTTP watchdog) waits in real time, and only once
+   * the network is idle does the rest of its wait run on the virtual clock.
+   */
+  async timerWait(ms: number): Promise<void> {
+    const started = Date.now();
+    while (this.#open.size > 0) {
+      const left = ms - (Date.now() - started);
+      if (left <= 0) return;
+      const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const elapsed = new Promise<void>((resolve) => (timer = setTimeout(resolve, left)));
+      await Promise.race([idle, elapsed]);
+      clearTimeout(timer);
+    }
+    const left = Math.max(0, ms - (Date.now() - started));
+    await this.board.scheduler.sleep(left);
+  }
+
+  timerDelay(ms: number): void {
+    if (!(ms >= 0)) throw new RangeError('invalid delay');
+  }
+
+  // System and trace
+  restart(): never {
+    return this.board.system.restart();
+  }
+
+  trace(text: string): void {
+    this.traced.push(text);
+    const line = /^\[(debug|info|warn|error)\] ([\s\S]*?)\n?$/.exec(text);
+    if (line) this.board.system.log(line[1] as 'info', line[2]!);
+    else this.board.system.log('debug', text.replace(/\n$/, ''));
+  }
+
+  // mc/ffi
+  async ffi(name: string, declaration: { arguments: string[]; returns: string }, args: unknown[]): Promise<{ ret: unknown; outs: (Uint8Array | undefined)[] }> {
+    const outs: (Uint8Array | undefined)[] = args.map(() => undefined);
+    const fill = (index: number, bytes: Uint8Array): void => {
+      outs[index] = bytes;
+    };
+    const ret = await this.#native(name, args, fill);
+    if (ret === undefined && declaration.returns !== 'void') throw new TypeError(`FFI ${name}: the simulated board has no such native`);
+    return { ret, outs };
+  }
+
+  async #native(name: string, args: unknown[], fill: (index: number, bytes: Uint8Array) => void): Promise<number | undefined> {
+    const board = this.board;
+    if (this.kind === 'esp-idf') {
+      switch (name) {
+        case 'ota_running_slot':
+          return this.#runningSlot;
+        case 'ota_running_state':
+          return this.#entryState(this.#runningSlot);
+        case 'ota_other_state':
+          return this.#entryState(1 - this.#runningSlot);
+        case 'ota_clear_pending':
+          await board.bootControl.clearPending();
+          return 0;
+        case 'esp_ota_mark_app_valid_cancel_rollback':
+          await board.bootControl.confirm();
+          return 0;
+        case 'esp_ota_mark_app_invalid_rollback':
+          try {
+            await board.bootControl.rejectTestImage();
+            return 0;
+          } catch (error) {
+            if (isOtaError(error)) return ESP_ERR_OTA_ROLLBACK_FAILED;
+            throw error;
+          }
+        case 'esp_reset_reason':
+          return ESP_RESET[board.system.resetReason()];
+        case 'esp_fill_random':
+          fill(0, board.system.randomBytes(args[1] as number));
+          return undefined;
+        case 'esp_read_mac': {
+          const mac = (board.identity.mac ?? '').split(':').map((h) => parseInt(h, 16));
+          if (mac.length !== 6 || mac.some(Number.isNaN)) return 0x102; // ESP_ERR_INVALID_ARG
+          fill(0, new Uint8Array(mac));
+          return 0;
+        }
+      }
+    } else {
+      const primary = board.flash.primary!;
+      const secondary = board.flash.secondary!;
+      switch (name) {
+        case 'boot_request_upgrade': {
+          // boot_set_pending(permanent) = boot_set_next(secondary, false, permanent): bootutil_public.c
+          const layout = trailerLayoutFor(secondary);
+          const trailer = await readTrailer(secondary, layout);
+          if (trailer.magic === 'good') return 0;
+          if (trailer.magic === 'bad') return -14; // BOOT_EBADIMAGE → -EFAULT
+          await writeMagic(secondary, layout);
+          if (args[0]) await writeImageOk(secondary, layout);
+          await writeSwapInfo(secondary, layout, args[0] ? 'perm' : 'test');
+          return 0;
+        }
+        case 'boot_write_img_confirmed': {
+          const layout = trailerLayoutFor(primary);
+          const trailer = await readTrailer(primary, layout);
+          if (trailer.magic === 'bad') return 4; // BOOT_EBADVECT
+          if (trailer.magic === 'good' && trailer.imageOk === 'unset') await writeImageOk(primary, layout);
+          return 0;
+        }
+        case 'sys_reboot':
+          return board.system.restart();
+        case 'sys_csrand_get':
+          fill(0, board.system.randomBytes(args[1] as number));
+          return 0;
+        case 'hwinfo_get_reset_cause': {
+          const cause = new Uint8Array(4);
+          new DataView(cause.buffer).setUint32(0, ZEPHYR_RESET[board.system.resetReason()], true);
+          fill(0, cause);
+          return 0;
+        }
+        case 'hwinfo_clear_reset_cause':
+          return 0;
+        case 'hwinfo_get_device_id': {
+          const id = createHash('sha256').update(JSON.stringify(board.identity)).digest().subarray(0, 12);
+          fill(0, new Uint8Array(id));
+          return id.length;
+        }
+      }
+    }
+    throw new TypeError(`FFI ${name}: the simulated ${this.kind} board has no such native`);
+  }
+
+  /** esp_ota_get_state_partition(ota_<slot>): the intact entry with the highest seq selecting it. */
+  async #entryState(slot: number): Promise<number> {
+    const entries = await new OtaData(this.board.flash.otadata!).read();
+    let found: OtaEntry | undefined;
+    for (const e of entries) if (isEntryIntact(e) && slotOfSeq(e.seq) === slot && (found === undefined || e.seq > found.seq)) found = e;
+    return found === undefined ? -1 : found.state;
+  }
+
+  #wakeIdle(): void {
+    if (this.#open.size > 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+function isEmpty(entry: OtaEntry): boolean {
+  return entry.seq === 0xffffffff && entry.crc === 0xffffffff;
+}
+
+function derToPem(der: Uint8Array): string {
+  const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
+  return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
+}
