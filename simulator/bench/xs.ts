@@ -22,6 +22,17 @@ export async function run(): Promise<BenchRow[]> {
       values: { 'after KiB': idle.bytes / 1024, slots: idle.slots },
       note: 'the harness guest: core + portable crypto/inflate/CBOR + bridge; the baseline under every heap figure',
     });
+    for (const type of ['ed25519', 'ecdsa-p256'] as const) {
+      const before = (await harness.heapAfterGc()).bytes;
+      await harness.job('signOnce', { type, seed: new Uint8Array(64).fill(7) });
+      const after = (await harness.heapAfterGc()).bytes;
+      rows.push({
+        section: SECTION,
+        name: `XS heap kept after one ${type} identity signature (noble)`,
+        values: { 'after KiB': (after - before) / 1024 },
+        note: 'noble keeps precomputed point tables for the life of the engine; the client signs every auth request',
+      });
+    }
     let pipelineSha256Compute = 0;
     let gzipNoopCompute = 0;
     for (const compression of ['none', 'gzip'] as const) {
@@ -71,7 +82,7 @@ export async function run(): Promise<BenchRow[]> {
     for (const heap of await heapDuringUpdates([1 * MIB, 4 * MIB])) {
       rows.push({
         section: SECTION,
-        name: `XS heap, full update ${heap.payloadBytes / MIB} MiB (${heap.board})`,
+        name: `XS heap, full update ${heap.payloadBytes / MIB} MiB (${heap.board}, native sha)`,
         values: {
           'peak KiB': heap.peakBytes / 1024,
           'after KiB': heap.afterBytes / 1024,

@@ -1,6 +1,8 @@
 // XS jobs around the artifact reader: the pipeline on given bytes with a chosen digest, SHA-256
-// alone, and the bare chunking loop (the feed's own cost), each metered inside XS.
+// alone, and the bare chunking loop (the feed's own cost), each metered inside XS; and one identity
+// signature (its heap cost).
 import { parsePublicKeyPem } from '../../../platform/public-key.ts';
+import { createSigner, generateSecretKey, type SignerKeyType } from '../../../platform/signer-noble.ts';
 import { sha256Noble } from '../../../platform/digest-noble.ts';
 import { inflateFflate } from '../../../platform/inflate-fflate.ts';
 import { verifierNoble } from '../../../platform/verifier-noble.ts';
@@ -51,6 +53,11 @@ export const readerJobs: Record<string, Job> = {
     }
     const digest = hash.digest();
     return { digest, compute: meter.stop() };
+  },
+  /** One device-identity signature (the auth request), so the host can see what it leaves on the heap. */
+  signOnce: async (args: { type: SignerKeyType; seed: Uint8Array }) => {
+    const signer = createSigner(args.type, generateSecretKey(args.type, (n) => args.seed.subarray(0, n)));
+    return { signature: await signer.sign(new Uint8Array([1, 2, 3])), publicKeyPem: signer.publicKeyPem };
   },
   feedOnly: async (args: { bytes: Uint8Array; chunkSize: number }) => {
     const meter = startMeter();
