@@ -163,7 +163,7 @@ export class Lab {
     let last: RunOnceResult | undefined;
     const { boots } = await this.device.run(
       async (board) => {
-        last = await createClient(this.#board(board), this.config(board)).runOnce();
+        last = await createClient(this.boardFor(board), this.config(board)).runOnce();
       },
       { maxBoots },
     );
@@ -171,7 +171,7 @@ export class Lab {
   }
 
   /** The board the client sees: the simulated one, with the test's Http wrapper if any. */
-  #board(board: BootedBoard): Board {
+  boardFor(board: BootedBoard): Board {
     const wrap = this.options.wrapHttp;
     if (wrap === undefined) return board;
     return {

@@ -60,6 +60,20 @@ export class Management {
     return answer.status === 200 ? answer.body.toString('utf8') : undefined;
   }
 
+  /** Sets the device's desired configuration (deviceconfig management API). */
+  async setConfiguration(deviceId: string, config: Record<string, string>): Promise<void> {
+    const answer = await this.#call('PUT', `/api/management/v1/deviceconfig/configurations/device/${deviceId}`, Buffer.from(JSON.stringify(config)), 'application/json');
+    if (answer.status !== 204) throw new Error(`set configuration of ${deviceId}: ${answer.status} ${answer.body.toString('utf8')}`);
+  }
+
+  /** The device's configuration: what was asked (configured) and what it reports (reported). */
+  async configuration(deviceId: string): Promise<{ configured: Record<string, string>; reported: Record<string, string> }> {
+    return (await this.#json('GET', `/api/management/v1/deviceconfig/configurations/device/${deviceId}`)) as {
+      configured: Record<string, string>;
+      reported: Record<string, string>;
+    };
+  }
+
   async #json(method: string, path: string): Promise<unknown> {
     const answer = await this.#call(method, path);
     if (answer.status !== 200) throw new Error(`${method} ${path}: ${answer.status} ${answer.body.toString('utf8')}`);
