@@ -28,7 +28,7 @@ export interface Esp32BoardConfig {
  * 16-byte aligned writes; the ESP32 status() reports no writeAlign, so assume the stricter one.
  */
 const WRITE_GRANULE = 16;
-const MAX_VALUE_BYTES = 1984; // NVS blob; the client's largest record (the deployment log) stays below
+const MAX_VALUE_BYTES = 1900; // NVS blob; the deployment log trims itself to this, and it fits one NVS page with its headers
 const ESP_MAC_WIFI_STA = 0;
 
 /** esp_reset_reason_t → ours (esp_system.h). */

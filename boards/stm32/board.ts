@@ -27,7 +27,7 @@ export interface Stm32BoardConfig {
 }
 
 const SYS_REBOOT_COLD = 1;
-const MAX_VALUE_BYTES = 1984; // one record fits a 2 KiB NVS sector of the settings backend
+const MAX_VALUE_BYTES = 1900; // one record, with its headers, fits a 2 KiB NVS sector of the settings backend
 const DEVICE_ID_BYTES = 12; // STM32 96-bit unique ID
 
 /** hwinfo reset-cause bits (zephyr/drivers/hwinfo.h), most telling first. */
