@@ -119,11 +119,10 @@ class UpdateClient implements Client {
   async run(): Promise<never> {
     const { scheduler } = this.board;
     const intervals = this.config.pollIntervals;
-    const resumed = await scheduler.enqueue(() => this.#resume());
-    let nextInventory = scheduler.now();
+    await scheduler.enqueue(() => this.#resume());
+    let nextInventory = scheduler.now(); // inventory first, as Mender does at start-up
     let nextUpdate = scheduler.now();
     let authFailures = 0;
-    if (resumed !== undefined) nextInventory = scheduler.now();
     for (;;) {
       if (scheduler.now() >= nextInventory) {
         await scheduler.enqueue(async () => {

@@ -38,7 +38,11 @@ describe('a deployment end to end', () => {
     const seen = statuses(view.history);
     expect(seen.filter((s) => s !== 'downloading')).toEqual(['installing', 'rebooting', 'installing', 'success']);
     expect(seen[0]).toBe('downloading');
-    expect(view.history.some((h) => /downloading \(downloading \d+%\)/.test(h))).toBe(true);
+    // Progress as substates, at most one per 10% step, rising.
+    const percents = view.history.map((h) => /^downloading \(downloading (\d+)%\)$/.exec(h)?.[1]).filter((p) => p !== undefined).map(Number);
+    expect(percents.length).toBeGreaterThan(0);
+    expect(percents.length).toBeLessThanOrEqual(10);
+    expect(percents.every((p, i) => p % 10 === 0 && (i === 0 || p > percents[i - 1]!))).toBe(true);
     expect(await lab.runningVersion()).toBe('1.1.0');
     // The states as they happened, the reset between reboot and verify-reboot.
     const states = events.filter((e) => e.type === 'state').map((e) => (e as { state: string }).state);
