@@ -14,6 +14,7 @@ import type { Http } from '../../platform/http.ts';
 import type { PublicKey } from '../../platform/verifier.ts';
 import { writeArtifact, type WriteArtifactOptions } from '../artifact-writer.ts';
 import { SimDevice, type BootedBoard, type FirmwareBehaviour } from '../board/sim-device.ts';
+import { buildEspAppImage } from '../esp-app-image-builder.ts';
 import { buildMcubootImage } from '../mcuboot-imgtool.ts';
 import { startServer, type RunningServer } from '../server/server.ts';
 import { Management } from './management.ts';
@@ -49,6 +50,8 @@ export function firmwareBytes(length: number, seed: number): Uint8Array {
 }
 
 export interface LabOptions {
+  /** 'stm32': MCUboot and zephyr-image payloads (default); 'esp32': ESP-IDF OTA and esp-ota payloads. */
+  readonly board?: 'stm32' | 'esp32';
   /** Image payload bytes (default 24 KiB). */
   readonly payloadBytes?: number;
   readonly slotBytes?: number;
@@ -66,6 +69,7 @@ export interface LabOptions {
 }
 
 export const DEVICE_TYPE = 'ota-mcu-sim-stm32';
+export const ESP32_DEVICE_TYPE = 'ota-mcu-sim-esp32';
 export const FIRST_VERSION = '1.0.0';
 
 export class Lab {
@@ -76,6 +80,9 @@ export class Lab {
   readonly artifactKey: KeyPair;
   readonly otherKey: KeyPair; // signs what must be refused
   readonly options: LabOptions;
+  readonly board: 'stm32' | 'esp32';
+  /** The device type the lab's boards report and its artifacts carry. */
+  readonly deviceType: string;
   device!: SimDevice;
   deviceId: string | undefined;
   readonly #uploaded = new Set<string>();
@@ -86,6 +93,8 @@ export class Lab {
     this.dataDir = dataDir;
     this.server = server;
     this.options = options;
+    this.board = options.board ?? 'stm32';
+    this.deviceType = this.board === 'stm32' ? DEVICE_TYPE : ESP32_DEVICE_TYPE;
     this.management = new Management(server.url, server.caPem);
     this.bootKey = keyPair('ed25519');
     this.artifactKey = keyPair('ec');
@@ -97,13 +106,13 @@ export class Lab {
   newDevice(): SimDevice {
     const n = this.#devices++;
     this.device = new SimDevice({
-      kind: 'mcuboot',
+      kind: this.board === 'stm32' ? 'mcuboot' : 'esp-idf',
       dir: join(this.dataDir, `device-${n}`),
       firstImage: this.image(FIRST_VERSION),
-      bootKey: this.bootKey.publicKey,
+      bootKey: this.board === 'stm32' ? this.bootKey.publicKey : undefined,
       slotBytes: this.options.slotBytes ?? 128 * 1024,
       ca: this.server.caPem,
-      behaviours: mcubootVersions(this.options.behaviours),
+      behaviours: this.board === 'stm32' ? mcubootVersions(this.options.behaviours) : this.options.behaviours,
       seed: (this.options.seed ?? 1) + n,
     });
     this.deviceId = undefined;
@@ -116,15 +125,16 @@ export class Lab {
     return new Lab(dataDir, server, options);
   }
 
-  /** An MCUboot image of `version`, signed with the boot key unless told otherwise. */
+  /** An image of `version` for the lab's board: MCUboot, signed with the boot key unless told otherwise; or an ESP-IDF app. */
   image(version: string, options: { signer?: 'boot' | 'other' | 'none'; payloadBytes?: number } = {}): Uint8Array {
     const signer = options.signer ?? 'boot';
     const payload = firmwareBytes(options.payloadBytes ?? this.options.payloadBytes ?? 24 * 1024, versionSeed(version));
+    if (this.board === 'esp32') return buildEspAppImage({ version, payload });
     const privateKeyPem = signer === 'boot' ? this.bootKey.privatePem : signer === 'other' ? keyPair('ed25519').privatePem : undefined;
     return buildMcubootImage({ version, payload, privateKeyPem });
   }
 
-  /** A zephyr-image artifact carrying `image`, signed with the artifact key unless told otherwise. */
+  /** A zephyr-image (esp-ota on ESP32) artifact carrying `image`, signed with the artifact key unless told otherwise. */
   artifact(
     name: string,
     image: Uint8Array,
@@ -133,9 +143,9 @@ export class Lab {
     const signer = options.signer ?? 'artifact';
     return writeArtifact({
       artifactName: name,
-      deviceTypes: [DEVICE_TYPE],
-      payloadType: 'zephyr-image',
-      files: [{ name: 'zephyr.signed.bin', data: image }],
+      deviceTypes: [this.deviceType],
+      payloadType: this.board === 'stm32' ? 'zephyr-image' : 'esp-ota',
+      files: [{ name: this.board === 'stm32' ? 'zephyr.signed.bin' : 'app.bin', data: image }],
       compression: 'none',
       ...options,
       signingKey: signer === 'artifact' ? this.artifactKey.privatePem : signer === 'other' ? this.otherKey.privatePem : undefined,
@@ -146,10 +156,10 @@ export class Lab {
     return {
       serverUrl: this.server.url,
       ca: this.server.caPem,
-      deviceType: DEVICE_TYPE,
+      deviceType: this.deviceType,
       artifactName: `firmware-${FIRST_VERSION}`,
       artifactKey: this.options.requireArtifactSignature === false ? undefined : this.artifactKey.publicKey,
-      bootKey: this.options.checkBootKey === false ? undefined : this.bootKey.publicKey,
+      bootKey: this.options.checkBootKey === false || this.board !== 'stm32' ? undefined : this.bootKey.publicKey,
       stateCodec: createCborStateCodec(),
       selfTest: () => board.selfTest(),
       progressMinIntervalMs: 0,

@@ -186,3 +186,28 @@ describe('a deployment end to end', () => {
     }
   });
 });
+
+describe('a deployment end to end on the ESP32 (ESP-IDF OTA) board', () => {
+  it('updates 1.0.0 → 1.1.0 through esp-ota, and rolls a failing self-test back', async () => {
+    const lab = await Lab.start({ board: 'esp32', behaviours: { '1.2.0': 'fails-self-test' } });
+    try {
+      await lab.enroll();
+      const id = await lab.deploy(lab.artifact('esp-1.1.0', lab.image('1.1.0'), { compression: 'gzip' }), 'esp-1.1.0');
+      const { last, boots } = await lab.runDevice();
+      expect(last?.deployment).toEqual({ id, end: 'success' });
+      expect(boots).toBe(2);
+      expect(statuses((await lab.view(id)).history).filter((s) => s !== 'downloading')).toEqual(['installing', 'rebooting', 'installing', 'success']);
+      expect(await lab.runningVersion()).toBe('1.1.0');
+
+      const bad = await lab.deploy(lab.artifact('esp-1.2.0', lab.image('1.2.0')), 'esp-1.2.0');
+      const second = await lab.runDevice();
+      expect(second.last?.deployment).toEqual({ id: bad, end: 'failure' });
+      const view = await lab.view(bad);
+      expect(view.status).toBe('failure');
+      expect(view.log).toMatch(/self-test failed on image 1\.2\.0/);
+      expect(await lab.runningVersion()).toBe('1.1.0');
+    } finally {
+      await lab.close();
+    }
+  });
+});

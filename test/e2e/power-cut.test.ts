@@ -8,14 +8,14 @@ import { Lab } from '../../simulator/demo/lab.ts';
 
 const FINAL = new Set(['success', 'failure', 'already-installed', 'aborted']);
 
-describe('power cut at every flash operation of a deployment', () => {
+describe.each(['stm32', 'esp32'] as const)('power cut at every flash operation of a deployment (%s)', (board) => {
   const meter = new HttpMeter();
   let lab: Lab;
   let artifact: Uint8Array;
   let operations = 0;
 
   beforeAll(async () => {
-    lab = await Lab.start({ payloadBytes: 24 * 1024, wrapHttp: (http) => meter.wrap(http), client: { checkpointBytes: 8 * 1024 } });
+    lab = await Lab.start({ board, payloadBytes: board === 'stm32' ? 24 * 1024 : 16 * 1024, wrapHttp: (http) => meter.wrap(http), client: { checkpointBytes: 8 * 1024 } });
     artifact = lab.artifact('firmware-1.1.0', lab.image('1.1.0'));
     // A clean run counts the operations of one deployment.
     await lab.enroll();
@@ -59,7 +59,7 @@ describe('power cut at every flash operation of a deployment', () => {
       outcomes[view.status] = (outcomes[view.status] ?? 0) + 1;
     }
     // Cuts before the reset into the new image resume and succeed; cuts while it is on trial revert it.
-    console.info(`power-cut sweep: ${operations} cut points, outcomes ${JSON.stringify(outcomes)}`);
+    console.info(`power-cut sweep (${board}): ${operations} cut points, outcomes ${JSON.stringify(outcomes)}`);
     expect(outcomes.success ?? 0).toBeGreaterThan(operations / 2);
   }, 180_000);
 });
