@@ -53,6 +53,8 @@ export interface DownloadContext {
   update(patch: Partial<DeploymentRecord>): Promise<DeploymentRecord>;
   record(): DeploymentRecord;
   report(substate: string): Promise<void>;
+  /** Asks the server for the deployment again (same next request) for a fresh download link. */
+  refreshUri?(): Promise<string>;
   progress(progress: DownloadProgress): void;
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
 }
@@ -193,13 +195,29 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
       },
     });
 
+    let uri = record.uri;
+    let refreshed = false;
+    // A refused download (an expired pre-signed link: 403) gets one fresh link from the server,
+    // as the Go client does by asking `next` again with the same body.
+    const open = async (start: number, total: number | undefined): Promise<HttpResponse> => {
+      try {
+        return await api.download(uri, { start, total });
+      } catch (error) {
+        if (!isOtaError(error, 'http-status') || refreshed || context.refreshUri === undefined) throw error;
+        refreshed = true;
+        context.log('warn', `${error.message}; asking the server for a fresh download link`);
+        uri = await context.refreshUri();
+        await context.update({ uri });
+        return api.download(uri, { start, total });
+      }
+    };
     let response: HttpResponse | undefined;
     let offset = 0; // artifact bytes fed to the reader so far
     let total: number | undefined;
     let seeked = false;
     const progress = new ProgressReporter(context, settings, board.scheduler.now.bind(board.scheduler));
     try {
-      response = await api.download(record.uri);
+      response = await open(0, undefined);
       total = contentLength(response);
       for (;;) {
         let chunk: Uint8Array | undefined;
@@ -220,7 +238,7 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
           await response.close();
           await board.scheduler.sleep(waitMs);
           await context.update({ attempts: attempts + 1 });
-          response = await api.download(record.uri, { start: offset, total });
+          response = await open(offset, total);
           continue;
         }
         if (chunk === undefined) break;
@@ -233,7 +251,7 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
           offset = reader.seekTo;
           context.log('info', `download: resuming "${checkpoint!.fileName}" at byte ${checkpoint!.fileOffset} (artifact byte ${offset})`);
           await response.close();
-          response = await api.download(record.uri, { start: offset, total });
+          response = await open(offset, total);
           continue;
         }
         context.progress({ deploymentId: record.deploymentId, offset, total, received });

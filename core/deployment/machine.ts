@@ -224,6 +224,14 @@ export class DeploymentMachine {
       record: () => this.#record!,
       update: async (patch) => (this.#record = await options.store.update({ ...this.#record!, ...patch })),
       report: (substate) => this.#report('downloading', substate),
+      refreshUri: async () => {
+        const id = this.#record!.deploymentId;
+        const offer = await options.api.checkUpdate({ artifactName: installed.artifactName, deviceType: options.settings.deviceType, provides: { ...installed.provides } });
+        if (offer === undefined || offer.id !== id) {
+          throw new OtaError('deployment-aborted', `deployment ${id}: the server no longer offers it (next answered ${offer === undefined ? '204 No Content' : `deployment ${offer.id}`})`);
+        }
+        return offer.uri;
+      },
       progress: (progress) => this.#emit({ type: 'progress', ...progress }),
       log: (level, message) => this.#note(level, message),
     });

@@ -147,6 +147,26 @@ describe('tokens and connections', () => {
     });
   }
 
+  it('a refused download link (403, e.g. expired) is renewed with the same next request, once', async () => {
+    lab.newDevice();
+    await lab.enroll();
+    const id = await lab.deploy(lab.artifact('firmware-1.1.0-link', lab.image('1.1.0')), 'firmware-1.1.0-link');
+    lab.server.faults.failRequests({ path: '/download/', status: 403, count: 1 });
+    const before = lab.server.exchanges.length;
+    try {
+      const { last } = await lab.runDevice();
+      expect(last?.deployment).toEqual({ id, end: 'success' });
+    } finally {
+      lab.server.faults.clear();
+    }
+    const seen = lab.server.exchanges.slice(before).map((e) => `${e.method} ${e.url.replace(/\?.*$/, '')} ${e.status}`);
+    const refused = seen.findIndex((line) => line.includes('/download/') && line.endsWith(' 403'));
+    expect(refused).toBeGreaterThan(0);
+    expect(seen[refused + 1]).toMatch(/POST \/api\/devices\/v1\/deployments\/device\/deployments\/next 200/);
+    expect(seen[refused + 2]).toMatch(/GET \/download\/.* 200/);
+    expect((await lab.view(id)).status).toBe('success');
+  });
+
   it('gives up after the bounded number of attempts and reports failure', async () => {
     lab.newDevice();
     await lab.enroll();
