@@ -83,6 +83,7 @@ function send(request: HttpRequest, options: ModdableHttpOptions): Promise<HttpR
       return;
     }
     response.attach(client);
+    response.progress(); // the watchdog runs from the moment the connection is being made
     let sent = 0;
     client.request({
       method: request.method,
@@ -129,7 +130,6 @@ class ModdableResponse implements HttpResponse {
     this.#where = where;
     this.#timeoutMs = timeoutMs;
     this.#fail = fail;
-    this.progress();
   }
 
   attach(client: HTTPClient): void {

@@ -57,7 +57,6 @@ export class ModdableBoot {
     const host = await ModdableHost.create({ kind: options.device.kind, board: booted, keyValuePath: String(config.keyValuePath) });
     const harness = await XsHarness.start({ script: await moddableGuestScript(options.board), name: `moddable-${options.board}` });
     harness.bridge.register('$moddable', host);
-    harness.bridge.register('$device', { selfTest: () => booted.selfTest() });
     try {
       const { value } = await harness.job<ModdableBootInfo>('boot', { config });
       return new ModdableBoot(harness, host, booted, value);

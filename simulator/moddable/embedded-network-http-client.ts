@@ -6,7 +6,7 @@
 // inside the caller's call. The bytes travel through Node's HTTP stack (host.ts), TLS included:
 // `socket.io` TLSSocket means https, its `secure.certificate` (DER) the CA to trust.
 import type { RemoteRef } from '../xs/guest/bridge.ts';
-import { bridge, bytesOf, HOST } from './guest-bridge.ts';
+import { bytesOf, native, nativeAsync, nativeOn } from './guest-bridge.ts';
 import { TCP, TLSSocket } from './sockets.ts';
 
 type Callback = ((...args: never[]) => void) | undefined;
@@ -62,7 +62,7 @@ class HTTPRequest {
     this.#phase = 'waitHeaders';
     let head: HostResponse;
     try {
-      head = (await bridge().callAsync(HOST, 'httpRequest', [
+      head = (await nativeAsync(undefined, 'httpRequest', 
         {
           ...this.#client.target,
           method: options.method ?? 'GET',
@@ -70,7 +70,7 @@ class HTTPRequest {
           headers: [...headers],
           body: this.#bodyLength === 0 ? undefined : joinAll(this.#body),
         },
-      ])) as HostResponse;
+      )) as HostResponse;
     } catch (error) {
       this.#client.fail(this, error as Error);
       return;
@@ -83,7 +83,7 @@ class HTTPRequest {
       if (this.#phase !== 'body') return;
       let chunk: Uint8Array | undefined;
       try {
-        chunk = (await bridge().callAsync(head.response, 'read')) as Uint8Array | undefined;
+        chunk = (await nativeAsync(head.response, 'read')) as Uint8Array | undefined;
       } catch (error) {
         this.#client.fail(this, error as Error);
         return;
@@ -151,7 +151,7 @@ class HTTPRequest {
   end(error: Error | undefined): void {
     if (this.#phase === 'done') return;
     this.#phase = 'done';
-    if (this.#response !== undefined) void bridge().callAsync(this.#response, 'close').catch(() => undefined);
+    if (this.#response !== undefined) void nativeAsync(this.#response, 'close').catch(() => undefined);
     this.#finishBody?.();
     if (error !== undefined) this.#call('onDone', error);
   }
@@ -175,6 +175,7 @@ export default class HTTPClient {
   readonly #queue: HTTPRequest[] = [];
   #running = false;
   #closed = false;
+  readonly #connection: RemoteRef;
 
   constructor(options: { host?: unknown; port?: unknown; socket?: { io?: unknown; secure?: Record<string, unknown> }; dns?: { io?: unknown }; onError?: () => void }) {
     if (typeof options?.host !== 'string') throw new TypeError('host required');
@@ -191,6 +192,8 @@ export default class HTTPClient {
       ...(typeof secure.serverName === 'string' ? { serverName: secure.serverName } : {}),
     };
     this.#onError = options.onError;
+    // The connection is open from here until close(): device time follows real time meanwhile.
+    this.#connection = native('networkOpen') as RemoteRef;
   }
 
   request(options: RequestOptions): HTTPRequest {
@@ -205,6 +208,7 @@ export default class HTTPClient {
     if (this.#closed) return;
     this.#closed = true;
     for (const request of this.#queue.splice(0)) request.end(undefined);
+    nativeOn(this.#connection, 'close');
   }
 
   /** @internal A transport error: every request gets onDone(error), then onError, then close. */
@@ -213,6 +217,7 @@ export default class HTTPClient {
     const pending = [current, ...this.#queue.filter((r) => r !== current)];
     this.#queue.length = 0;
     this.#closed = true;
+    nativeOn(this.#connection, 'close');
     for (const request of pending) request.end(new Error(error.message));
     this.#onError?.();
   }

@@ -1,14 +1,62 @@
 // The XS side of every Moddable module emulation: the bridge to the Node host ('$moddable'), set
 // once per engine by the guest entry. Natives that block on a device (flash, NVS, digest) are
 // synchronous bridge calls here too; network and timers settle later, as on a device.
+import { OtaError, type OtaErrorCode } from '../../core/errors.ts';
 import type { GuestBridge, RemoteRef } from '../xs/guest/bridge.ts';
+import { wireError } from '../xs/guest/codec.ts';
 
 export const HOST = '$moddable';
 
 let current: GuestBridge | undefined;
 
+interface Waiter {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+// Slow natives (timers, the network) complete in any order, but the bridge settles its async calls
+// in the order they started. So at most ONE async call is outstanding: `nextEvents`, which the host
+// answers with every operation that has completed since; operations start with a synchronous call.
+const pump = { waiters: new Map<number, Waiter>(), running: false };
+
 export function useBridge(bridge: GuestBridge): void {
   current = bridge;
+  pump.waiters.clear();
+  pump.running = false;
+}
+
+/** Starts `target.method(...args)` in Node (an async native) and settles when it completes. */
+export function nativeAsync(target: RemoteRef | undefined, method: string, ...args: unknown[]): Promise<unknown> {
+  const id = bridge().call(HOST, 'asyncStart', [target, method, args]) as number;
+  return new Promise((resolve, reject) => {
+    pump.waiters.set(id, { resolve, reject });
+    runPump();
+  });
+}
+
+function runPump(): void {
+  if (pump.running || pump.waiters.size === 0) return;
+  pump.running = true;
+  bridge()
+    .callAsync(HOST, 'nextEvents')
+    .then(
+      (events) => {
+        pump.running = false;
+        for (const event of events as { id: number; ok?: unknown; err?: unknown }[]) {
+          const waiter = pump.waiters.get(event.id);
+          pump.waiters.delete(event.id);
+          const error = wireError(event.err);
+          if (error === undefined) waiter?.resolve(event.ok);
+          else waiter?.reject(error.code !== undefined ? new OtaError(error.code as OtaErrorCode, error.message) : new Error(error.message));
+        }
+        runPump();
+      },
+      (error: unknown) => {
+        pump.running = false;
+        for (const waiter of pump.waiters.values()) waiter.reject(error);
+        pump.waiters.clear();
+      },
+    );
 }
 
 export function bridge(): GuestBridge {

@@ -10,9 +10,7 @@ import type { Flash } from '../../platform/flash.ts';
 import type { GuestBridge } from '../xs/guest/bridge.ts';
 import { createJobRunner, type Job } from '../xs/guest/jobs.ts';
 import System from './embedded-io-system.ts';
-import { native, useBridge } from './guest-bridge.ts';
-
-export const DEVICE = '$device';
+import { native, nativeAsync, useBridge } from './guest-bridge.ts';
 
 interface GuestState {
   board: Board | undefined;
@@ -86,7 +84,7 @@ const jobs: Record<string, Job> = {
     const board = state.board;
     if (board === undefined) throw new Error('runClient before boot');
     const config = clientConfigFrom(args.settings, {
-      ...(args.selfTest ? { selfTest: () => bridge.callAsync(DEVICE, 'selfTest') as Promise<boolean> } : {}),
+      ...(args.selfTest ? { selfTest: () => nativeAsync(undefined, 'selfTest') as Promise<boolean> } : {}),
       ...(args.events ? { onEvent: (event: ClientEvent) => bridge.notify('event', event) } : {}),
     });
     return createClient(board, config).runOnce();

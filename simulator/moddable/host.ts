@@ -3,7 +3,7 @@
 // timer/time, System and the board's FFI functions — all over one boot of a SimDevice, so flash and
 // key-value survive resets exactly as the simulator's do, and a power cut or restart halts XS.
 import { createHash, type Hash } from 'node:crypto';
-import { constants as zlibConstants, createInflate, createInflateRaw, type Inflate as ZlibInflate } from 'node:zlib';
+import { Inflate as FflateInflate } from 'fflate';
 import { OtaError, isOtaError } from '../../core/errors.ts';
 import { readTrailer, trailerLayoutFor, writeImageOk, writeMagic, writeSwapInfo } from '../../platform/mcuboot-trailer.ts';
 import type { Flash } from '../../platform/flash.ts';
@@ -18,6 +18,7 @@ const ZEPHYR_LABELS: Record<string, string> = { 'image-0': 'primary', 'image-1':
 const ESP_ERR_OTA_ROLLBACK_FAILED = 0x1505;
 const ESP_RESET: Record<ResetReason, number> = { 'power-on': 1, software: 3, panic: 4, watchdog: 6, brownout: 9, unknown: 0 };
 const ZEPHYR_RESET: Record<ResetReason, number> = { 'power-on': 1 << 3, software: 1 << 1, watchdog: 1 << 4, brownout: 1 << 2, panic: 1 << 1, unknown: 0 };
+const ASYNC_METHODS = new Set(['httpRequest', 'timerWait', 'selfTest']);
 const INFLATE_PIECE_BYTES = 1024; // inflate.c kOutputBufferSize
 const FORMATS = ['buffer', 'string', 'uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'uint64', 'int64'];
 
@@ -213,43 +214,66 @@ class HostStorage {
   }
 }
 
-/** Node's zlib stream driven synchronously (its internal _processChunk, as zlib's own *Sync calls do). */
-type SyncZlib = ZlibInflate & { _processChunk(chunk: Buffer, flush: number): Buffer; bytesWritten: number; _handle: unknown };
-
+/**
+ * miniz's inflate as the SDK drives it, over fflate's streaming Inflate (native code from XS's point
+ * of view either way). fflate does not report where the deflate stream ended; its own Gunzip reads
+ * these fields, as platform/inflate-fflate.ts does: `s.f` final block seen, `s.l` block in
+ * progress, `s.p` bit position in the buffered input `p`.
+ */
 class HostInflate {
-  readonly #zlib: SyncZlib;
+  readonly #inflater: FflateInflate;
+  readonly #zlibHeader: boolean; // windowBits 15: a 2-byte zlib header first, a 4-byte Adler-32 after
+  #headerLeft: number;
+  #pieces: Uint8Array[] = [];
   #ended = false;
 
   constructor(windowBits: number) {
-    this.#zlib = (windowBits === -15 ? createInflateRaw() : createInflate()) as SyncZlib;
+    this.#zlibHeader = windowBits === 15;
+    this.#headerLeft = this.#zlibHeader ? 2 : 0;
+    this.#inflater = new FflateInflate((data: Uint8Array) => {
+      if (data.length > 0) this.#pieces.push(data);
+    });
   }
 
   push(bytes: Uint8Array): { pieces: Uint8Array[]; remaining: number; ended: boolean } {
     if (this.#ended) throw nativeError('closed');
-    const before = this.#zlib.bytesWritten;
-    let out: Buffer;
+    const skip = Math.min(this.#headerLeft, bytes.length);
+    this.#headerLeft -= skip;
+    const internals = this.#inflater as unknown as { s: { f?: number; l?: unknown; p?: number }; p: Uint8Array };
+    this.#pieces = [];
     try {
-      out = this.#zlib._processChunk(Buffer.from(bytes), zlibConstants.Z_SYNC_FLUSH);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'Z_BUF_ERROR') out = Buffer.alloc(0);
-      else {
-        this.#ended = true;
-        throw nativeError('bad zlib data');
-      }
+      this.#inflater.push(bytes.subarray(skip), false);
+    } catch {
+      this.#ended = true;
+      throw nativeError('bad zlib data');
     }
-    const consumed = this.#zlib.bytesWritten - before;
-    const ended = this.#zlib._handle === null || consumed < bytes.length;
-    if (ended) this.#ended = true;
+    const ended = Boolean(internals.s.f && !internals.s.l);
+    let remaining = 0;
+    if (ended) {
+      this.#ended = true;
+      const rest = internals.p.length - (((internals.s.p ?? 0) + 7) >> 3);
+      remaining = Math.max(0, Math.min(rest, bytes.length) - (this.#zlibHeader ? 4 : 0));
+    }
+    const out = joinPieces(this.#pieces);
     const pieces: Uint8Array[] = [];
-    for (let at = 0; at < out.length; at += INFLATE_PIECE_BYTES) pieces.push(new Uint8Array(out.subarray(at, at + INFLATE_PIECE_BYTES)));
-    return { pieces, remaining: bytes.length - consumed, ended };
+    for (let at = 0; at < out.length; at += INFLATE_PIECE_BYTES) pieces.push(out.subarray(at, at + INFLATE_PIECE_BYTES));
+    return { pieces, remaining, ended };
   }
 
   close(): void {
     this.#ended = true;
-    this.#zlib.close();
   }
+}
+
+function joinPieces(pieces: Uint8Array[]): Uint8Array {
+  if (pieces.length === 1) return pieces[0]!;
+  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const piece of pieces) {
+    out.set(piece, at);
+    at += piece.length;
+  }
+  return out;
 }
 
 class HostHash {
@@ -297,6 +321,7 @@ export class ModdableHost {
   readonly #runningSlot: number;
   readonly #open = new Set<object>(); // network requests in flight: device time runs in real time
   #idleWaiters: (() => void)[] = [];
+  readonly #cancelledTimers = new Set<number>();
   /** Lines the firmware traced. */
   readonly traced: string[] = [];
 
@@ -310,6 +335,44 @@ export class ModdableHost {
   static async create(options: ModdableHostOptions): Promise<ModdableHost> {
     const slot = options.kind === 'esp-idf' ? (await options.board.bootControl.state()).runningSlot : 0;
     return new ModdableHost(options, slot);
+  }
+
+  // The async natives: started by a synchronous call, delivered in completion order (guest-bridge.ts).
+  readonly #events: { id: number; ok?: unknown; err?: unknown }[] = [];
+  #eventWaiter: (() => void) | undefined;
+  #nextOperation = 1;
+  #halt: Error | undefined;
+
+  asyncStart(target: object | undefined, method: string, args: unknown[]): number {
+    const id = this.#nextOperation++;
+    const self = (target ?? this) as Record<string, (...a: unknown[]) => unknown>;
+    if (typeof self[method] !== 'function' || (target === undefined && !ASYNC_METHODS.has(method))) {
+      throw new TypeError(`asyncStart: ${method} is not an async native`);
+    }
+    void Promise.resolve()
+      .then(() => self[method]!(...args))
+      .then(
+        (ok) => this.#events.push({ id, ok }),
+        (err: unknown) => {
+          if (err instanceof Error && (err.name === 'DeviceRestart' || err.name === 'PowerCut')) this.#halt ??= err;
+          this.#events.push({ id, err });
+        },
+      )
+      .then(() => this.#eventWaiter?.());
+    return id;
+  }
+
+  /** The one outstanding async call of the guest: every completion since the last call. A halt surfaces here. */
+  async nextEvents(): Promise<{ id: number; ok?: unknown; err?: unknown }[]> {
+    while (this.#events.length === 0 && this.#halt === undefined) await new Promise<void>((resolve) => (this.#eventWaiter = resolve));
+    this.#eventWaiter = undefined;
+    if (this.#halt !== undefined) throw this.#halt;
+    return this.#events.splice(0);
+  }
+
+  /** The running firmware's self-test (the simulated board's behaviour for this image). */
+  selfTest(): Promise<boolean> {
+    return this.board.selfTest();
   }
 
   // embedded:storage/flash
@@ -398,8 +461,15 @@ export class ModdableHost {
     }
   }
 
-  /** @internal A response ended or closed. */
-  networkDone(response: HostResponse): void {
+  /** An HTTP client's connection opened (embedded:network/http/client constructor): the network is busy until it closes. */
+  networkOpen(): { close(): void } {
+    const connection = { close: () => this.networkDone(connection) };
+    this.#open.add(connection);
+    return connection;
+  }
+
+  /** @internal A response or a connection ended. */
+  networkDone(response: object): void {
     this.#open.delete(response);
     this.#wakeIdle();
   }
@@ -414,7 +484,7 @@ export class ModdableHost {
    * is real: while a request is open, a timer (the HTTP watchdog) waits in real time, and only once
    * the network is idle does the rest of its wait run on the virtual clock.
    */
-  async timerWait(ms: number): Promise<void> {
+  async timerWait(ms: number, key: number): Promise<void> {
     const started = Date.now();
     while (this.#open.size > 0) {
       const left = ms - (Date.now() - started);
@@ -425,8 +495,14 @@ export class ModdableHost {
       await Promise.race([idle, elapsed]);
       clearTimeout(timer);
     }
+    // A timer cleared meanwhile (the watchdog of a finished request) must not move device time.
+    if (this.#cancelledTimers.delete(key)) return;
     const left = Math.max(0, ms - (Date.now() - started));
     await this.board.scheduler.sleep(left);
+  }
+
+  timerCancel(key: number): void {
+    this.#cancelledTimers.add(key);
   }
 
   timerDelay(ms: number): void {
