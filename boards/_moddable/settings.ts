@@ -3,7 +3,6 @@
 import type { ClientConfig } from '../../core/client-config.ts';
 import type { PollIntervals } from '../../core/server/backoff.ts';
 import { parsePublicKeyPem } from '../../platform/public-key.ts';
-import { createCborStateCodec } from '../../platform/state-codec-cbor.ts';
 
 export interface BoardSettings {
   /** https://… of the Mender server. */
@@ -28,6 +27,11 @@ export interface BoardSettings {
   readonly allowHttp?: boolean;
 }
 
+/**
+ * The deployment record stays in the core's JSON codec on boards: cbor-x (platform/state-codec-cbor.ts)
+ * probes `new Function` (absent when a device build strips the parser) and calls Node's
+ * `Buffer.concat` for indefinite-length byte strings, so it is not safe on Moddable.
+ */
 export function clientConfigFrom(settings: BoardSettings, extra: Pick<ClientConfig, 'selfTest' | 'onEvent'> = {}): ClientConfig {
   if (typeof settings?.serverUrl !== 'string') throw new TypeError(`settings "serverUrl" expected a URL string, got ${typeof settings?.serverUrl}`);
   return {
@@ -41,7 +45,6 @@ export function clientConfigFrom(settings: BoardSettings, extra: Pick<ClientConf
     ...(settings.identityKeyType ? { identityKeyType: settings.identityKeyType } : {}),
     ...(settings.identity ? { identity: { ...settings.identity } } : {}),
     ...(settings.allowHttp ? { allowHttp: true } : {}),
-    stateCodec: createCborStateCodec(),
     ...extra,
   };
 }
