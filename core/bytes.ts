@@ -1,15 +1,18 @@
 // The one place for byte helpers used by core/ and platform/. Runs on XS: no Buffer, no atob.
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// Made on first use, not at module load: Moddable provides TextEncoder/TextDecoder as modules
+// ("text/encoder", "text/decoder") that a board installs as globals in main before starting the
+// client, and a preloaded module must not construct objects at load time.
+let encoder: TextEncoder | undefined;
+let decoder: TextDecoder | undefined;
 
 export function utf8(text: string): Uint8Array {
-  return encoder.encode(text);
+  return (encoder ??= new TextEncoder()).encode(text);
 }
 
 /** Decodes UTF-8; throws TypeError on invalid sequences (fatal decoder). */
 export function fromUtf8(bytes: Uint8Array): string {
-  return decoder.decode(bytes);
+  return (decoder ??= new TextDecoder('utf-8', { fatal: true })).decode(bytes);
 }
 
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {

@@ -2,6 +2,7 @@
 // archive/tar writes and reads them for Mender Artifacts (research/mender-protocol.md §1.1).
 // Content is handed on as subarrays of the input: no copies, no per-byte loops over file data.
 import type { MaybePromise } from '../../platform/maybe-async.ts';
+import { fromUtf8 } from '../bytes.ts';
 import { OtaError } from '../errors.ts';
 
 export const TAR_BLOCK_BYTES = 512;
@@ -27,8 +28,6 @@ export interface TarHandler {
 }
 
 type State = 'header' | 'content' | 'padding' | 'meta' | 'skip' | 'zero' | 'end';
-
-const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Reads one tar stream pushed in chunks of any size. `label` names the stream in error messages
@@ -356,7 +355,7 @@ function cString(block: Uint8Array, at: number, length: number, fail: () => OtaE
 
 function decodeOr(bytes: Uint8Array, fail: () => OtaError): string {
   try {
-    return decoder.decode(bytes);
+    return fromUtf8(bytes);
   } catch {
     throw fail();
   }
