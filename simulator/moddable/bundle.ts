@@ -62,14 +62,18 @@ function moddablePlugin(board: ModdableBoardName): Plugin {
   };
 }
 
-const scripts = new Map<ModdableBoardName, Promise<string>>();
+const scripts = new Map<string, Promise<string>>();
 
-/** The IIFE script for xsnap: board + emulations + guest jobs, built once per process. */
-export function moddableGuestScript(board: ModdableBoardName): Promise<string> {
-  let script = scripts.get(board);
+/**
+ * The IIFE script for xsnap: board + emulations + guest jobs, built once per process. `entry`
+ * replaces the guest entry (tests that drive the emulated modules directly).
+ */
+export function moddableGuestScript(board: ModdableBoardName, entry = join(HERE, 'guest-main.ts')): Promise<string> {
+  const key = `${board}:${entry}`;
+  let script = scripts.get(key);
   if (script === undefined) {
     script = build({
-      entryPoints: [join(HERE, 'guest-main.ts')],
+      entryPoints: [entry],
       bundle: true,
       format: 'iife',
       target: 'es2022',
@@ -83,7 +87,7 @@ export function moddableGuestScript(board: ModdableBoardName): Promise<string> {
       supported: { 'class-static-field': false },
       plugins: [moddablePlugin(board)],
     }).then((result) => result.outputFiles[0]!.text);
-    scripts.set(board, script);
+    scripts.set(key, script);
   }
   return script;
 }

@@ -27,6 +27,8 @@ export interface ModdableDeviceOptions {
   readonly device: SimDevice;
   /** createBoard's config (keyValuePath, dnsServers, ca, identity, slot labels…). */
   readonly boardConfig?: Record<string, unknown>;
+  /** Another guest entry (it must keep guest-main's jobs): tests that probe the emulations. */
+  readonly guestEntry?: string;
 }
 
 type Path = (string | number)[];
@@ -55,7 +57,7 @@ export class ModdableBoot {
     const booted = await options.device.boot();
     const config = { keyValuePath: 'ota-mcu', ...options.boardConfig };
     const host = await ModdableHost.create({ kind: options.device.kind, board: booted, keyValuePath: String(config.keyValuePath) });
-    const harness = await XsHarness.start({ script: await moddableGuestScript(options.board), name: `moddable-${options.board}` });
+    const harness = await XsHarness.start({ script: await moddableGuestScript(options.board, options.guestEntry), name: `moddable-${options.board}` });
     harness.bridge.register('$moddable', host);
     try {
       const { value } = await harness.job<ModdableBootInfo>('boot', { config });

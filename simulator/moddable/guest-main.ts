@@ -3,6 +3,8 @@
 // drives: build the board, call its interfaces (the conformance kit), run the update client.
 import { createBoard } from 'ota-mcu:board';
 import { createClient } from '../../core/client.ts';
+import { createEspOtaModule } from '../../core/modules/esp-ota.ts';
+import { createZephyrImageModule } from '../../core/modules/zephyr-image.ts';
 import type { ClientEvent } from '../../core/client-config.ts';
 import { clientConfigFrom, type BoardSettings } from '../../boards/_moddable/settings.ts';
 import type { Board } from '../../platform/board.ts';
@@ -21,7 +23,7 @@ interface GuestState {
 const state: GuestState = { board: undefined, handles: new Map(), nextHandle: 1 };
 
 /** What the Moddable runtime sets up before main: the global System and trace. */
-function installGlobals(): void {
+export function installGlobals(): void {
   const g = globalThis as unknown as Record<string, unknown>;
   g.System = System;
   const trace = (...parts: unknown[]): void => void native('trace', parts.map(String).join(''));
@@ -55,7 +57,7 @@ function exportValue(value: unknown): unknown {
   return { ...value };
 }
 
-const jobs: Record<string, Job> = {
+export const guestJobs: Record<string, Job> = {
   boot: async (args: { config: Record<string, unknown> }, bridge: GuestBridge) => {
     useBridge(bridge);
     installGlobals();
@@ -87,8 +89,9 @@ const jobs: Record<string, Job> = {
       ...(args.selfTest ? { selfTest: () => nativeAsync(undefined, 'selfTest') as Promise<boolean> } : {}),
       ...(args.events ? { onEvent: (event: ClientEvent) => bridge.notify('event', event) } : {}),
     });
-    return createClient(board, config).runOnce();
+    // As each board's main.ts does: the update module of its boot chain.
+    return createClient(board, { ...config, updateModules: [board.name === 'esp32' ? createEspOtaModule() : createZephyrImageModule()] }).runOnce();
   },
 };
 
-(globalThis as unknown as { OtaMcuXs: unknown }).OtaMcuXs = createJobRunner(jobs);
+(globalThis as unknown as { OtaMcuXs: unknown }).OtaMcuXs = createJobRunner(guestJobs);

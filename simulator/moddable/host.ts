@@ -46,6 +46,8 @@ function guard<T>(message: string, call: () => T): T {
 
 class HostPartition {
   closed = false;
+  /** Every eraseBlock call as [start, end) in blocks (tests check the erase-ahead granularity). */
+  readonly erases: [number, number][] = [];
   constructor(
     readonly flash: Flash,
     readonly name: string,
@@ -60,6 +62,7 @@ class HostPartition {
   eraseBlock(start: number, end: number): void {
     this.#check();
     if (this.readOnly) throw nativeError('read-only');
+    this.erases.push([start, end]);
     guard('erase failed', () => {
       const count = this.flash.byteLength / this.flash.sectorBytes;
       if (!(start >= 0 && end > start && end <= count)) throw new RangeError('range');
@@ -381,7 +384,16 @@ export class ModdableHost {
     return ['nvs', 'otadata', 'ota_0', 'ota_1'];
   }
 
+  /** Partitions the firmware opened, in order (tests). */
+  readonly partitions: HostPartition[] = [];
+
   flashOpen(path: string, mode: string): HostPartition {
+    const partition = this.#flashOpen(path, mode);
+    this.partitions.push(partition);
+    return partition;
+  }
+
+  #flashOpen(path: string, mode: string): HostPartition {
     const flash = this.board.flash;
     if (this.kind === 'mcuboot') {
       const region = ZEPHYR_LABELS[path];

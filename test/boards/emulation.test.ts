@@ -1,0 +1,121 @@
+// The Moddable module emulations behave as the SDK's implementations do (shapes, error classes and
+// texts from modules/io/*/esp32, zephyr, data/zlib), inside XS; the shared gunzip binding over the
+// native inflate; and the ESP32 writer's erase-ahead in 64 KiB blocks.
+import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModdableBoot } from '../../simulator/moddable/device.ts';
+import { RIGS } from './rig.ts';
+
+const guestEntry = join(import.meta.dirname, 'emulation-guest.ts');
+const esp32 = RIGS.find((r) => r.board === 'esp32')!;
+const stm32 = RIGS.find((r) => r.board === 'stm32')!;
+
+type Outcome = { ok?: unknown; error?: string; message?: string; code?: string };
+
+describe('Moddable emulations on the esp32 board (ESP-IDF model)', () => {
+  let boot: ModdableBoot;
+  const device = esp32.device({ seed: 21 });
+  beforeAll(async () => {
+    boot = await ModdableBoot.start({ board: 'esp32', device, guestEntry });
+  });
+  afterAll(async () => {
+    await boot?.close();
+    await device.close();
+  });
+  const probe = async (name: string, args: object = {}) => (await boot.harness.job<Record<string, Outcome>>('probe', { name, ...args })).value;
+
+  it('embedded:storage/flash: partitions by name, ESP32 status without writeAlign, read-only and errors as the SDK words them', async () => {
+    const r = await probe('flash');
+    expect(r.missing).toMatchObject({ error: 'Error', message: "can't find partition" });
+    expect(r.badMode).toMatchObject({ error: 'Error', message: 'invalid mode' });
+    expect(r.status!.ok).toEqual({ size: 256 * 1024, blockLength: 4096, blocks: 64 });
+    expect(r.readOnly).toMatchObject({ error: 'Error', message: 'read-only' });
+    expect(r.read!.ok).toEqual(new Uint8Array([0xe9])); // the running app's image magic
+    expect(r.names!.ok).toEqual(expect.arrayContaining(['nvs', 'otadata']));
+  });
+
+  it('embedded:update: esp_ota_begin refuses the running slot; append mode takes no offset; esp_ota_write wants the magic; end/complete once', async () => {
+    const r = await probe('update');
+    expect(r.runningTarget).toMatchObject({ error: 'Error', message: 'begin failed' });
+    expect(r.badMode).toMatchObject({ error: 'RangeError', message: 'invalid mode' });
+    expect(r.noPartition).toMatchObject({ error: 'Error', message: 'no partition' });
+    expect(r.offset).toMatchObject({ error: 'Error', message: 'offset not allowed' });
+    expect(r.badMagic).toMatchObject({ error: 'Error', message: 'write failed' });
+    expect(r.endEmpty).toMatchObject({ error: 'Error', message: 'end failed' });
+    expect(r.again).toMatchObject({ error: 'Error', message: 'already complete' });
+    expect(r.closeTwice).toEqual({ ok: undefined });
+  });
+
+  it('embedded:storage/key-value: NVS types per key ("mismatch"), the 15-character limit, read-only and formats', async () => {
+    const r = await probe('keyValue');
+    expect(r.roundTrip!.ok).toEqual(new Uint8Array([1, 2, 3]));
+    expect(r.intoBuffer!.ok).toBe(3);
+    expect(r.mismatch).toMatchObject({ error: 'TypeError', message: 'mismatch' });
+    expect(r.tooLong).toMatchObject({ error: 'Error', message: 'ESP_ERR_NVS_KEY_TOO_LONG' });
+    expect(r.readOnly).toMatchObject({ error: 'Error', message: 'read-only' });
+    expect(r.badFormat).toMatchObject({ error: 'RangeError', message: 'unsupported' });
+    expect(r.missing).toEqual({ ok: undefined });
+  });
+
+  it('mc/ffi: only the manifest\'s functions exist, with their arity; pointer arguments are filled', async () => {
+    const r = await probe('ffi');
+    expect(r.undeclared!.ok).toBe('undefined'); // esp_restart is not in boards/esp32/manifest.json
+    expect(r.arity).toMatchObject({ error: 'TypeError' });
+    const mac = boot.booted.identity.mac!.split(':').map((h) => parseInt(h, 16));
+    expect(r.mac!.ok).toEqual(mac);
+  });
+
+  it('the gunzip binding over the native inflate: any chunking; CRC, truncation and magic failures are artifact-format', async () => {
+    const data = new Uint8Array(12_000).map((_, i) => (i * 31) ^ (i >> 7));
+    const r = await probe('gunzip', { gzip: new Uint8Array(gzipSync(data)) });
+    for (const name of ['whole', 'byteByByte', 'pieces']) expect(r[name]!.ok, name).toEqual(data);
+    expect(r.corruptTrailer).toMatchObject({ error: 'OtaError', code: 'artifact-format', message: expect.stringMatching(/CRC-32/) });
+    expect(r.truncated).toMatchObject({ error: 'OtaError', code: 'artifact-format', message: expect.stringMatching(/truncated/) });
+    expect(r.notGzip).toMatchObject({ error: 'OtaError', code: 'artifact-format', message: expect.stringMatching(/magic/) });
+  });
+});
+
+describe('the ESP32 slot writer erases ahead in 64 KiB blocks', () => {
+  it('one block erase per 64 KiB, at most 4 sectors for an unaligned stretch, and the image reads back', async () => {
+    const device = esp32.device({ seed: 22 });
+    const boot = await ModdableBoot.start({ board: 'esp32', device });
+    try {
+      const image = esp32.makeImage('1.1.0', 150_000);
+      const bc = boot.bootControl();
+      const writer = await bc.openInactiveSlot();
+      for (let at = 0; at < image.length; at += 4096) await writer.write(image.subarray(at, at + 4096));
+      await writer.finish();
+      const nextota = boot.host.partitions.find((p) => p.name === 'ota_1')!;
+      expect(nextota.erases).toEqual([[0, 16], [16, 32], [32, 48]]); // 150 KB → three 64 KiB blocks, one call each
+      const back = new Uint8Array(image.length);
+      await bc.readInactiveSlot(0, back);
+      expect(back).toEqual(image);
+      // A resume from an unaligned sector erases up to the next block boundary, ≤ 4 sectors a call.
+      nextota.erases.length = 0;
+      const resumed = await bc.openInactiveSlot({ resumeAt: 5 * 4096 });
+      await resumed.write(image.subarray(5 * 4096, 40 * 4096));
+      expect(nextota.erases).toEqual([[5, 9], [9, 13], [13, 16], [16, 32], [32, 48]]);
+      await resumed.abort();
+    } finally {
+      await boot.close();
+      await device.close();
+    }
+  });
+});
+
+describe('Moddable emulations on the stm32 board (Zephyr, MCUboot model)', () => {
+  it('flash status reports writeAlign and eraseValue (Zephyr), slots by devicetree label; no embedded:update', async () => {
+    const device = stm32.device({ seed: 23 });
+    const boot = await ModdableBoot.start({ board: 'stm32', device, guestEntry });
+    try {
+      expect(boot.info.flash.secondary).toEqual({ byteLength: 128 * 1024, sectorBytes: 2048, writeGranule: 8, erasedByte: 0xff });
+      expect(boot.host.partitions.map((p) => p.name)).toEqual(['image-0', 'image-1']);
+      const r = (await boot.harness.job<Record<string, Outcome>>('probe', { name: 'update' }).catch((e: Error) => ({ value: { error: { message: e.message } } }))).value;
+      expect(JSON.stringify(r)).toMatch(/can't find partition|unsupported target/);
+    } finally {
+      await boot.close();
+      await device.close();
+    }
+  });
+});
