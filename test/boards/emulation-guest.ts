@@ -1,10 +1,12 @@
 // XS guest for test/boards/emulation.test.ts: guest-main's jobs plus probes that drive the emulated
 // Moddable modules directly and report what each call did (a value, or the error's class and text).
-import Update from 'embedded:update';
-import flashStorage from 'embedded:storage/flash';
-import keyValueStorage from 'embedded:storage/key-value';
-import FFI from 'mc/ffi';
+/// <reference path="../../types/moddable/inflate.d.ts" />
+// The emulations are imported by path here (the board code imports them by Moddable specifier).
 import { inflateNative } from '../../boards/_moddable/inflate.ts';
+import flashStorage from '../../simulator/moddable/embedded-storage-flash.ts';
+import keyValueStorage from '../../simulator/moddable/embedded-storage-key-value.ts';
+import Update from '../../simulator/moddable/embedded-update.ts';
+import FFI from '../../simulator/moddable/mc-ffi.ts';
 import { guestJobs } from '../../simulator/moddable/guest-main.ts';
 import { useBridge } from '../../simulator/moddable/guest-bridge.ts';
 import { createJobRunner } from '../../simulator/xs/guest/jobs.ts';
@@ -25,9 +27,10 @@ function attempt(call: () => unknown): Outcome {
 const probes: Record<string, (args: Record<string, unknown>) => Record<string, Outcome>> = {
   flash: () => {
     const running = flashStorage.open({ path: 'running', mode: 'r' });
+    // 'w' is not a flash mode: the emulation must refuse it as the SDK does
     return {
       missing: attempt(() => flashStorage.open({ path: 'ota_1' })), // app partitions are not DATA partitions
-      badMode: attempt(() => flashStorage.open({ path: 'nvs', mode: 'w' as 'r' })),
+      badMode: attempt(() => flashStorage.open({ path: 'nvs', mode: 'w' })),
       status: attempt(() => running.status()),
       readOnly: attempt(() => running.write(new Uint8Array(4), 0)),
       read: attempt(() => running.read(1, 0)),
@@ -39,8 +42,8 @@ const probes: Record<string, (args: Record<string, unknown>) => Record<string, O
     const running = flashStorage.open({ path: 'running' });
     const outcome: Record<string, Outcome> = {
       runningTarget: attempt(() => Update.open({ partition: running })),
-      badMode: attempt(() => Update.open({ partition: next, mode: 'x' as 'a' })),
-      noPartition: attempt(() => Update.open({} as never)),
+      badMode: attempt(() => Update.open({ partition: next, mode: 'x' })),
+      noPartition: attempt(() => Update.open({})),
     };
     const updater = Update.open({ partition: next });
     outcome.offset = attempt(() => updater.write(new Uint8Array([0xe9]), 0));
@@ -62,7 +65,7 @@ const probes: Record<string, (args: Record<string, unknown>) => Record<string, O
       mismatch: attempt(() => text.read('blob')),
       tooLong: attempt(() => store.write('a-key-of-16-char', new Uint8Array(1))),
       readOnly: attempt(() => readOnly.write('blob', new Uint8Array(1))),
-      badFormat: attempt(() => keyValueStorage.open({ path: 'ota-mcu', format: 'float' as 'buffer' })),
+      badFormat: attempt(() => keyValueStorage.open({ path: 'ota-mcu', format: 'float' })),
       missing: attempt(() => store.read('never-written')),
     };
   },

@@ -6,3 +6,5 @@ type ByteBuffer = ArrayBuffer | SharedArrayBuffer | Uint8Array | Uint8ClampedArr
 // "text/decoder", which boards/_moddable/text-globals.ts installs as globals before the core loads.
 declare var TextEncoder: typeof import('text/encoder').default;
 declare var TextDecoder: typeof import('text/decoder').default;
+type TextEncoder = import('text/encoder').default;
+type TextDecoder = import('text/decoder').default;

@@ -8,7 +8,7 @@ declare module 'inflate' {
     onData: (chunk: ArrayBuffer) => void;
     onEnd: (err: number) => void;
     readonly strm: { avail_in: number };
-    push(buffer: ByteBuffer, end?: boolean): void;
+    push(buffer: ArrayBuffer | ArrayBufferView, end?: boolean): void;
     close(): void;
   }
 }
