@@ -42,7 +42,11 @@ export interface ClientConfig {
   /** The running application's health check after an update's reset; false rolls the update back. */
   readonly selfTest?: () => MaybePromise<boolean>;
   readonly onEvent?: (event: ClientEvent) => void;
-  /** Update modules besides the built-in 'zephyr-image' and 'esp-ota'. */
+  /**
+   * The payload types this client installs: the board's own (createZephyrImageModule from
+   * core/modules/zephyr-image.ts on MCUboot, createEspOtaModule from core/modules/esp-ota.ts on
+   * ESP-IDF) and any custom ones. None by default: a deployment of an unregistered type fails.
+   */
   readonly updateModules?: readonly UpdateModule[];
   /** Applies a device configuration from the server; returns what is now applied (reported back). */
   readonly onConfiguration?: (config: Record<string, string>) => MaybePromise<Record<string, string>>;

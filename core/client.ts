@@ -12,9 +12,7 @@ import { ProvidesStore, type InstalledArtifact } from './deployment/provides-sto
 import { jsonStateCodec } from './deployment/record.ts';
 import { RecordStore } from './deployment/record-store.ts';
 import { OtaError, isOtaError } from './errors.ts';
-import { createEspOtaModule } from './modules/esp-ota.ts';
 import { UpdateModuleRegistry, type UpdateModule } from './modules/update-module.ts';
-import { createZephyrImageModule } from './modules/zephyr-image.ts';
 import { exponentialBackoffMs } from './server/backoff.ts';
 import { DeviceApi, type DeviceState } from './server/device-api.ts';
 
@@ -56,7 +54,8 @@ export function createClient(board: Board, clientConfig: ClientConfig): Client {
     pollIntervals: config.pollIntervals,
     log,
   });
-  const modules = new UpdateModuleRegistry([createZephyrImageModule(), createEspOtaModule(), ...(config.updateModules ?? [])]);
+  // Only the modules the board registers: the core carries none, so a board ships only its own.
+  const modules = new UpdateModuleRegistry(config.updateModules);
   const store = new RecordStore(board.keyValue, codec);
   const deploymentLog = new DeploymentLog(board.keyValue, () => board.system.wallClockMs());
   const providesStore = new ProvidesStore(board.keyValue, codec);

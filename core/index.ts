@@ -1,4 +1,5 @@
-// The portable core's public API: what a board's main module imports.
+// The portable core's public API: what a board's main module imports. The update modules are
+// opt-in (core/modules/zephyr-image.ts, core/modules/esp-ota.ts): a board registers the one it needs.
 export { OtaError, isOtaError, type OtaErrorCode } from './errors.ts';
 export { DeviceApi, type DeviceApiOptions, type DeviceState, type DeploymentInstructions, type DeploymentStatus } from './server/device-api.ts';
 export { DEFAULT_POLL_INTERVALS, type PollIntervals } from './server/backoff.ts';
@@ -8,7 +9,5 @@ export type { ArtifactHead, ArtifactSummary, PayloadFile, PayloadInfo, PayloadSi
 export { createClient, type Client, type RunOnceResult } from './client.ts';
 export { resolveClientConfig, type ClientConfig, type ClientEvent } from './client-config.ts';
 export { UpdateModuleRegistry, type UpdateModule, type UpdateModuleContext, type ModuleDownload, type PayloadFacts, type StoredPayload } from './modules/update-module.ts';
-export { createZephyrImageModule } from './modules/zephyr-image.ts';
-export { createEspOtaModule } from './modules/esp-ota.ts';
 export { STATES, next, type StateName, type Outcome } from './deployment/states.ts';
 export { jsonStateCodec, type StateCodec, type DeploymentRecord } from './deployment/record.ts';

@@ -3,7 +3,7 @@ import '../_moddable/text-globals.ts';
 import config from 'mc/config';
 import { createClient } from '../../core/client.ts';
 import { clientConfigFrom, type BoardSettings } from '../_moddable/settings.ts';
-import { createBoard } from './board.ts';
+import { createBoard, createUpdateModules } from './board.ts';
 
 interface Stm32Settings extends BoardSettings {
   readonly keyValuePath?: string;
@@ -21,7 +21,7 @@ export default function main(): void {
     ...(settings.serverCaPem ? { ca: settings.serverCaPem } : {}),
     ...(settings.identity ? { identity: settings.identity } : {}),
   });
-  const client = createClient(board, clientConfigFrom(settings));
+  const client = createClient(board, { ...clientConfigFrom(settings), updateModules: createUpdateModules() });
   client.run().catch((error: unknown) => {
     board.system.log('error', `update client stopped: ${error instanceof Error ? error.message : String(error)}; restarting`);
     board.system.restart();

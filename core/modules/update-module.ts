@@ -1,6 +1,7 @@
 // Update modules: what the client does with one payload type, as Mender's update-module states
 // (Download, ArtifactInstall, ArtifactReboot, ArtifactVerifyReboot, ArtifactCommit,
-// ArtifactRollback, ArtifactFailure). Built-ins: 'zephyr-image' (MCUboot) and 'esp-ota' (ESP-IDF).
+// ArtifactRollback, ArtifactFailure). Opt-in: a board registers 'zephyr-image' (MCUboot,
+// zephyr-image.ts) or 'esp-ota' (ESP-IDF, esp-ota.ts) with the client; the core imports neither.
 import type { Board } from '../../platform/board.ts';
 import type { MaybePromise } from '../../platform/maybe-async.ts';
 import type { LogLevel } from '../../platform/system.ts';

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient, type RunOnceResult } from '../../core/client.ts';
+import { createEspOtaModule } from '../../core/modules/esp-ota.ts';
+import { createZephyrImageModule } from '../../core/modules/zephyr-image.ts';
 import type { ClientConfig } from '../../core/client-config.ts';
 import { parsePublicKeyPem } from '../../platform/public-key.ts';
 import { createCborStateCodec } from '../../platform/state-codec-cbor.ts';
@@ -126,6 +128,7 @@ export async function run(argv: string[]): Promise<number> {
     stateCodec: createCborStateCodec(),
     selfTest: () => board.selfTest(),
     onEvent: (event) => render.event(event),
+    updateModules: [args.board === 'stm32' ? createZephyrImageModule() : createEspOtaModule()],
   });
   let last: RunOnceResult | undefined;
   try {

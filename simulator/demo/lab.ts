@@ -6,6 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type RunOnceResult } from '../../core/client.ts';
+import { createEspOtaModule } from '../../core/modules/esp-ota.ts';
+import { createZephyrImageModule } from '../../core/modules/zephyr-image.ts';
 import type { ClientConfig, ClientEvent } from '../../core/client-config.ts';
 import { parsePublicKeyPem } from '../../platform/public-key.ts';
 import { createCborStateCodec } from '../../platform/state-codec-cbor.ts';
@@ -165,6 +167,8 @@ export class Lab {
       progressMinIntervalMs: 0,
       onEvent: this.options.onEvent,
       ...this.options.client,
+      // The board's own update module, then any the lab's options add.
+      updateModules: [this.board === 'stm32' ? createZephyrImageModule() : createEspOtaModule(), ...(this.options.client?.updateModules ?? [])],
     };
   }
 

@@ -10,7 +10,7 @@ import type { Http } from '../../platform/http.ts';
 import type { BootedBoard, SimDevice } from '../board/sim-device.ts';
 import type { JobMeter } from './host-bridge.ts';
 import { ROOTS, type BoardDescriptor } from './guest/board.ts';
-import type { XsClientArgs, XsClientSettings } from './guest/client-jobs.ts';
+import { GUEST_MODULE_TYPES, type GuestModuleType, type XsClientArgs, type XsClientSettings } from './guest/client-jobs.ts';
 import { XsHarness } from './harness.ts';
 import { XS_SLOT_BYTES } from './worker.ts';
 
@@ -42,10 +42,13 @@ export interface XsDeviceRun {
 
 /** The data part of a client configuration (functions are rebuilt inside XS). */
 function settings(config: ClientConfig, forwardEvents: boolean): XsClientSettings {
-  const { selfTest, onEvent, stateCodec, updateModules, onConfiguration, ...data } = config;
-  if (updateModules?.length) throw new TypeError('XS device: extra update modules cannot cross the bridge; register them in the guest');
+  const { selfTest, onEvent, stateCodec, updateModules = [], onConfiguration, ...data } = config;
+  // Modules are code: only the built-in ones cross, by type, and the guest registers its own copy.
+  const modules = updateModules.map((module) => module.type);
+  const custom = modules.filter((type) => !(GUEST_MODULE_TYPES as readonly string[]).includes(type));
+  if (custom.length > 0) throw new TypeError(`XS device: update modules ${custom.join(', ')} cannot cross the bridge; register them in the guest`);
   if (onConfiguration) throw new TypeError('XS device: onConfiguration cannot cross the bridge');
-  return { data, selfTest: selfTest !== undefined, events: onEvent !== undefined || forwardEvents, cborState: stateCodec !== undefined };
+  return { data, modules: modules as GuestModuleType[], selfTest: selfTest !== undefined, events: onEvent !== undefined || forwardEvents, cborState: stateCodec !== undefined };
 }
 
 function describeBoard(board: BootedBoard): BoardDescriptor {

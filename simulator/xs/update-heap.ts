@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClientConfig } from '../../core/client-config.ts';
+import { createZephyrImageModule } from '../../core/modules/zephyr-image.ts';
 import { parsePublicKeyPem } from '../../platform/public-key.ts';
 import { createCborStateCodec } from '../../platform/state-codec-cbor.ts';
 import { writeArtifact } from '../artifact-writer.ts';
@@ -63,6 +64,7 @@ export async function heapDuringUpdates(sizes: readonly number[]): Promise<Updat
             bootKey,
             stateCodec: createCborStateCodec(),
             selfTest: () => board.selfTest(),
+            updateModules: [createZephyrImageModule()],
           };
         };
         await runDeviceInXs(device, config, { digest: 'host' }); // first contact: auth + inventory

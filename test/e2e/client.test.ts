@@ -6,6 +6,7 @@ import { createClient } from '../../core/client.ts';
 import type { ClientEvent } from '../../core/client-config.ts';
 import { RECORD_KEY } from '../../core/deployment/record-store.ts';
 import type { ModuleDownload, UpdateModule } from '../../core/modules/update-module.ts';
+import { createZephyrImageModule } from '../../core/modules/zephyr-image.ts';
 import { HttpMeter, type MeteredRequest } from '../../simulator/demo/http-meter.ts';
 import { Lab } from '../../simulator/demo/lab.ts';
 
@@ -129,6 +130,34 @@ describe('records and loops', () => {
     expect(view.status).toBe('success');
     expect(view.history.filter((h) => h === 'rebooting')).toHaveLength(2);
     expect(await lab.runningVersion()).toBe('1.1.0');
+  });
+});
+
+describe('update modules are opt-in: the board registers the payload types it installs', () => {
+  it('without a module the deployment fails at the head naming the type; registerUpdateModule makes it install', async () => {
+    const lab = await Lab.start();
+    try {
+      await lab.enroll();
+      const refused = await lab.deploy(lab.artifact('firmware-1.1.0', lab.image('1.1.0')), 'firmware-1.1.0');
+      let last: Awaited<ReturnType<ReturnType<typeof createClient>['runOnce']>> | undefined;
+      await lab.device.run(async (board) => {
+        last = await createClient(board, { ...lab.config(board), updateModules: [] }).runOnce();
+      });
+      expect(last?.deployment).toEqual({ id: refused, end: 'failure' });
+      expect(await lab.runningVersion()).toBe('1.0.0');
+      expect((await lab.view(refused)).log).toMatch(/payload type "zephyr-image": no update module/);
+
+      const id = await lab.deploy(lab.artifact('firmware-1.2.0', lab.image('1.2.0')), 'firmware-1.2.0');
+      await lab.device.run(async (board) => {
+        const client = createClient(board, { ...lab.config(board), updateModules: [] });
+        client.registerUpdateModule(createZephyrImageModule());
+        last = await client.runOnce();
+      });
+      expect(last?.deployment).toEqual({ id, end: 'success' });
+      expect(await lab.runningVersion()).toBe('1.2.0');
+    } finally {
+      await lab.close();
+    }
   });
 });
 

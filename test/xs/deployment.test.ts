@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientConfig, ClientEvent } from '../../core/client-config.ts';
+import { createEspOtaModule } from '../../core/modules/esp-ota.ts';
 import { writeArtifact } from '../../simulator/artifact-writer.ts';
 import { SimDevice, type BootedBoard } from '../../simulator/board/sim-device.ts';
 import { Lab } from '../../simulator/demo/lab.ts';
@@ -115,7 +116,7 @@ describe('an ESP-IDF board with the client core in XS (boot control stays native
       let mac = '';
       const config = (board: BootedBoard): ClientConfig => {
         mac = board.identity.mac ?? '';
-        return { serverUrl: server.url, allowHttp: true, deviceType: 'xs-esp32', artifactName: 'app-1.0.0', selfTest: () => board.selfTest() };
+        return { serverUrl: server.url, allowHttp: true, deviceType: 'xs-esp32', artifactName: 'app-1.0.0', selfTest: () => board.selfTest(), updateModules: [createEspOtaModule()] };
       };
       await runDeviceInXs(device, config);
       const management = new Management(server.url);
