@@ -1,6 +1,8 @@
 // The ESP32 / ESP32-S3 board: each platform interface paired with its Moddable binding. Natives
 // that Moddable does not expose go through mc/ffi (the manifest's "ffi" section declares them).
 import FFI from 'mc/ffi';
+import { createEspOtaModule } from '../../core/modules/esp-ota.ts';
+import type { UpdateModule } from '../../core/modules/update-module.ts';
 import type { Board } from '../../platform/board.ts';
 import type { ResetReason } from '../../platform/system.ts';
 import { verifierNoble } from '../../platform/verifier-noble.ts';
@@ -43,6 +45,11 @@ const RESET_REASONS: Record<number, ResetReason> = {
   8: 'power-on', // ESP_RST_DEEPSLEEP
   9: 'brownout', // ESP_RST_BROWNOUT
 };
+
+/** The payload types this board installs: 'esp-ota' (the core itself carries no update module). */
+export function createUpdateModules(): UpdateModule[] {
+  return [createEspOtaModule()];
+}
 
 export function createBoard(config: Esp32BoardConfig = {}): Board {
   const ffi = new FFI();

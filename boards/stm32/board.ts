@@ -2,6 +2,8 @@
 // interface paired with its binding. Zephyr's System.restart() does nothing and there is no
 // embedded:update, so reboot and the MCUboot requests are Zephyr calls through mc/ffi.
 import FFI from 'mc/ffi';
+import { createZephyrImageModule } from '../../core/modules/zephyr-image.ts';
+import type { UpdateModule } from '../../core/modules/update-module.ts';
 import type { Board } from '../../platform/board.ts';
 import type { ResetReason } from '../../platform/system.ts';
 import { verifierNoble } from '../../platform/verifier-noble.ts';
@@ -38,6 +40,11 @@ const RESET_CAUSES: readonly [number, ResetReason][] = [
   [1 << 3, 'power-on'], // RESET_POR
   [1 << 0, 'power-on'], // RESET_PIN
 ];
+
+/** The payload types this board installs: 'zephyr-image' (the core itself carries no update module). */
+export function createUpdateModules(): UpdateModule[] {
+  return [createZephyrImageModule()];
+}
 
 export function createBoard(config: Stm32BoardConfig = {}): Board {
   const ffi = new FFI();

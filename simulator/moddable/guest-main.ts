@@ -1,7 +1,7 @@
 // The XS guest for a Moddable board: the board's own code (boards/<name>/board.ts, unmodified),
 // bundled with the emulated Moddable modules in place of the SDK's, plus the jobs the Node side
 // drives: build the board, call its interfaces (the conformance kit), run the update client.
-import { createBoard } from 'ota-mcu:board';
+import { createBoard, createUpdateModules } from 'ota-mcu:board';
 import { createClient } from '../../core/client.ts';
 import { createEspOtaModule } from '../../core/modules/esp-ota.ts';
 import { createZephyrImageModule } from '../../core/modules/zephyr-image.ts';

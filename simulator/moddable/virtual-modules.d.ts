@@ -7,5 +7,7 @@ declare module 'ota-mcu:ffi-declarations' {
 // The board under test (boards/<name>/board.ts), chosen when the guest is bundled.
 declare module 'ota-mcu:board' {
   import type { Board } from '../../platform/board.ts';
+  import type { UpdateModule } from '../../core/modules/update-module.ts';
   export function createBoard(config?: Record<string, unknown>): Board;
+  export function createUpdateModules(): UpdateModule[];
 }
