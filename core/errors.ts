@@ -34,3 +34,8 @@ export class OtaError extends Error {
 export function isOtaError(error: unknown, code?: OtaErrorCode): error is OtaError {
   return error instanceof OtaError && (code === undefined || error.code === code);
 }
+
+/** The house shape of a failed check, `where: expected …, got …`, from one place (keeps the bundle small). */
+export function unexpected(code: OtaErrorCode, where: string, expected: string, actual: unknown): OtaError {
+  return new OtaError(code, `${where}: expected ${expected}, got ${actual}`);
+}

@@ -6,7 +6,7 @@ import type { Inflate, InflateStream } from '../../platform/inflate.ts';
 import type { MaybePromise } from '../../platform/maybe-async.ts';
 import type { PublicKey, SignatureScheme, Verifier } from '../../platform/verifier.ts';
 import { equalBytes, fromBase64, fromUtf8, toHex } from '../bytes.ts';
-import { OtaError, isOtaError } from '../errors.ts';
+import { OtaError, isOtaError, unexpected } from '../errors.ts';
 import { parseHeaderInfo, parseMetaData, parseTypeInfo, type HeaderInfo, type TypeInfo } from './header.ts';
 import { parseManifest, type ManifestLine } from './manifest.ts';
 import { TarReader, type TarEntry, type TarHandler } from './tar-reader.ts';
@@ -63,17 +63,31 @@ interface InnerStream {
   inflatedBytes: number;
 }
 
-function unsupportedCompression(entry: string, suffix: string): OtaError {
-  if (suffix === '.xz') {
-    return new OtaError(
-      'artifact-unsupported',
-      `${entry}: xz (lzma) compression is not supported: mender-artifact writes xz with a 64 MiB dictionary, which a device cannot hold; write the artifact with --compression gzip or none`,
-    );
+function checkCompression(entry: string, suffix: string): void {
+  if (suffix === '.xz' || suffix === '.zst') {
+    // mender-artifact writes xz with a 64 MiB dictionary and zstd with a window of several MiB.
+    const needs = suffix === '.xz' ? 'xz needs a 64 MiB dictionary' : 'zstd needs a window of several MiB';
+    throw new OtaError('artifact-unsupported', `${entry}: ${needs}, too much for a device; use gzip or none`);
   }
-  return new OtaError(
-    'artifact-unsupported',
-    `${entry}: zstd compression is not supported: a zstd frame from mender-artifact needs a decoder window of several MiB, which a device cannot hold; write the artifact with --compression gzip or none`,
-  );
+}
+
+/** "data/0003/" for payload 3: the manifest's names for a payload's files. */
+function payloadDir(index: number): string {
+  return `data/${String(index).padStart(4, '0')}/`;
+}
+
+/** `label: "name" at byte N`, where a tar entry is named in messages. */
+function entryAt(label: string, entry: TarEntry): string {
+  return `${label}: "${entry.name}" at byte ${entry.offset}`;
+}
+
+function checkRegular(where: string, entry: TarEntry): void {
+  if (entry.type !== '0') throw unexpected('artifact-format', where, 'a regular file', `tar type '${entry.type}'`);
+}
+
+/** A digest against the manifest's: OtaError('checksum-mismatch') naming the entry and both hashes. */
+function checkDigest(name: string, expected: Uint8Array, actual: Uint8Array): void {
+  if (!equalBytes(actual, expected)) throw unexpected('checksum-mismatch', name, `sha256 ${toHex(expected)} (manifest)`, toHex(actual));
 }
 
 function compressionOf(suffix: string | undefined): Compression {
@@ -142,7 +156,7 @@ export class ArtifactReader {
       if (!Number.isInteger(resume.payloadIndex) || resume.payloadIndex < 0) throw new RangeError(`"resume.payloadIndex" expected an index ≥ 0, got ${resume.payloadIndex}`);
       if (typeof resume.fileName !== 'string') throw new TypeError(`"resume.fileName" expected a string, got ${typeof resume.fileName}`);
       if (!Number.isSafeInteger(resume.fileOffset) || resume.fileOffset < 0) throw new RangeError(`"resume.fileOffset" expected a byte offset ≥ 0, got ${resume.fileOffset}`);
-      if (typeof sink.readBack !== 'function') throw new TypeError('"resume" needs a sink with readBack() to rebuild the file hash');
+      if (typeof sink.readBack !== 'function') throw new TypeError('"resume" expected a sink with readBack()');
       if (resume.fileOffset > 0) this.#resumePending = { ...resume };
     }
     this.#options = { ...options };
@@ -152,8 +166,8 @@ export class ArtifactReader {
   /** Reads the next bytes of the artifact. Await it before writing again (backpressure). */
   async write(chunk: Uint8Array): Promise<void> {
     if (!(chunk instanceof Uint8Array)) throw new TypeError(`"chunk" expected a Uint8Array, got ${typeof chunk}`);
-    if (this.#ended) throw new Error('ArtifactReader.write() after end()');
-    if (this.#busy) throw new Error('ArtifactReader.write() while the previous write() is still pending');
+    if (this.#ended) throw new Error('write() after end()');
+    if (this.#busy) throw new Error('write() while a write() is pending');
     if (this.#failed !== undefined) throw this.#failed;
     this.#busy = true;
     try {
@@ -168,24 +182,22 @@ export class ArtifactReader {
 
   /** Ends the artifact: every check that needs the whole stream runs here. */
   async end(): Promise<ArtifactSummary> {
-    if (this.#busy) throw new Error('ArtifactReader.end() while write() is still pending');
-    if (this.#ended) throw new Error('ArtifactReader.end() called twice');
+    if (this.#busy) throw new Error('end() while a write() is pending');
+    if (this.#ended) throw new Error('end() twice');
     if (this.#failed !== undefined) throw this.#failed;
     this.#ended = true;
     try {
-      if (this.seekTo !== undefined) throw new OtaError('artifact-format', `artifact ended at the resume point; expected bytes from offset ${this.seekTo}`);
+      if (this.seekTo !== undefined) throw unexpected('artifact-format', 'artifact', `bytes from the resume point ${this.seekTo}`, 'the end');
       this.#outer.end();
       if (this.#stage !== 'header-read' && this.#stage !== 'data') {
-        throw new OtaError('artifact-format', `artifact: truncated: ended at byte ${this.#outer.position} before the header was read`);
+        throw new OtaError('artifact-format', `artifact: truncated at byte ${this.#outer.position}, before the header`);
       }
       if (this.#augmented && this.#stage === 'header-read' && !this.#visited.has(`header-augment.tar${this.#headerSuffix}`)) {
-        throw new OtaError('artifact-format', `artifact: manifest-augment is present but header-augment.tar${this.#headerSuffix} is missing`);
+        throw new OtaError('artifact-format', `artifact: header-augment.tar${this.#headerSuffix} missing (manifest-augment present)`);
       }
       await this.#emitHead();
       for (const line of this.#manifestOrder) {
-        if (!this.#visited.has(line.name)) {
-          throw new OtaError('artifact-format', `manifest lists "${line.name}" but the artifact has no such entry`);
-        }
+        if (!this.#visited.has(line.name)) throw new OtaError('artifact-format', `${line.name}: in the manifest, not in the artifact`);
       }
       return { ...this.#head!, files: this.#files.slice() };
     } catch (error) {
@@ -203,7 +215,7 @@ export class ArtifactReader {
     if (this.#failed !== undefined) return this.#failed;
     this.#failed = error;
     if (this.#sinkUsed) {
-      const reason = isOtaError(error) ? error : new OtaError('aborted', `artifact reader failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+      const reason = isOtaError(error) ? error : new OtaError('aborted', `reader failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
       try {
         await this.#options.sink.discard(reason);
       } catch {
@@ -235,39 +247,37 @@ export class ArtifactReader {
 
   async #outerEntryStart(entry: TarEntry): Promise<void> {
     const name = entry.name;
-    if (entry.type !== '0') {
-      throw new OtaError('artifact-format', `artifact entry "${name}" at byte ${entry.offset}: expected a regular file, got tar type '${entry.type}'`);
-    }
+    checkRegular(entryAt('artifact', entry), entry);
     this.#outerEntry = entry;
     this.#entryHash = undefined;
     const order = (expected: string): never => {
-      throw new OtaError('artifact-format', `artifact entry "${name}" at byte ${entry.offset}: out of order, expected ${expected}`);
+      throw new OtaError('artifact-format', `${entryAt('artifact', entry)}: expected ${expected}`);
     };
     const isHeader = HEADER_NAME.exec(name);
     switch (this.#stage) {
       case 'version':
-        if (name !== 'version') order('"version" first');
+        if (name !== 'version') order('version first');
         return this.#startSmall(true);
       case 'manifest':
-        if (name !== 'manifest') order('"manifest" after "version"');
+        if (name !== 'manifest') order('manifest after version');
         return this.#startSmall(false);
       case 'manifest-read':
         if (name === 'manifest.sig') return this.#startSmall(false);
         this.#checkSignatureMissing();
         if (name === 'manifest-augment') return this.#startSmall(false);
         if (isHeader) return this.#startHeader(entry, isHeader[1] ?? '', false);
-        return order('"manifest.sig", "manifest-augment" or "header.tar[.gz]" after "manifest"');
+        return order('manifest.sig, manifest-augment or header.tar[.gz] after manifest');
       case 'signature-read':
         if (name === 'manifest-augment') return this.#startSmall(false);
         if (isHeader) return this.#startHeader(entry, isHeader[1] ?? '', false);
-        return order('"manifest-augment" or "header.tar[.gz]" after "manifest.sig"');
+        return order('manifest-augment or header.tar[.gz] after manifest.sig');
       case 'augment-read':
         if (isHeader) return this.#startHeader(entry, isHeader[1] ?? '', false);
-        return order('"header.tar[.gz]" after "manifest-augment"');
+        return order('header.tar[.gz] after manifest-augment');
       case 'header-read': {
         if (this.#augmented && !this.#visited.has(`header-augment.tar${this.#headerSuffix}`)) {
           const augment = HEADER_AUGMENT_NAME.exec(name);
-          if (!augment || (augment[1] ?? '') !== this.#headerSuffix) order(`"header-augment.tar${this.#headerSuffix}" after "header.tar${this.#headerSuffix}" (manifest-augment is present)`);
+          if (!augment || (augment[1] ?? '') !== this.#headerSuffix) order(`header-augment.tar${this.#headerSuffix} (manifest-augment present)`);
           return this.#startHeader(entry, augment![1] ?? '', true);
         }
         return this.#startData(entry);
@@ -322,7 +332,7 @@ export class ArtifactReader {
 
   #appendSmall(bytes: Uint8Array, where: string): void {
     if (this.#smallLength + bytes.length > SMALL_ENTRY_MAX_BYTES) {
-      throw new OtaError('artifact-unsupported', `${where}: larger than the ${SMALL_ENTRY_MAX_BYTES / 1024} KiB this reader buffers for it`);
+      throw new OtaError('artifact-unsupported', `${where}: over ${SMALL_ENTRY_MAX_BYTES} bytes`);
     }
     this.#small.set(bytes, this.#smallLength);
     this.#smallLength += bytes.length;
@@ -341,9 +351,7 @@ export class ArtifactReader {
         this.#addChecksums(lines);
         const expected = this.#checksums.get('version');
         if (!expected) throw new OtaError('artifact-format', 'manifest: does not list "version"');
-        if (!equalBytes(expected, this.#versionHash!)) {
-          throw new OtaError('checksum-mismatch', `version: expected sha256 ${toHex(expected)} (manifest), got ${toHex(this.#versionHash!)}`);
-        }
+        checkDigest('version', expected, this.#versionHash!);
         this.#visited.add('version');
         this.#manifestBytes = bytes.slice();
         this.#stage = 'manifest-read';
@@ -370,11 +378,9 @@ export class ArtifactReader {
       throw new OtaError('artifact-format', `version: invalid JSON (${(error as Error).message})`);
     }
     const { format, version } = (json ?? {}) as { format?: unknown; version?: unknown };
-    if (format !== 'mender') throw new OtaError('artifact-format', `version: expected format "mender", got ${JSON.stringify(format)}`);
-    if (version === 2) {
-      throw new OtaError('artifact-unsupported', 'version: Mender Artifact format version 2 is not supported (only version 3; rebuild it with mender-artifact ≥ 3.0)');
-    }
-    if (version !== 3) throw new OtaError('artifact-unsupported', `version: expected format version 3, got ${JSON.stringify(version)}`);
+    if (format !== 'mender') throw unexpected('artifact-format', 'version', 'format "mender"', JSON.stringify(format));
+    // Version 2 (mender-artifact < 3.0) included: a device reads only version 3.
+    if (version !== 3) throw unexpected('artifact-unsupported', 'version', 'format version 3', JSON.stringify(version));
   }
 
   #addChecksums(lines: ManifestLine[]): void {
@@ -387,7 +393,7 @@ export class ArtifactReader {
   #checkSignatureMissing(): void {
     this.#manifestBytes = undefined;
     if (this.#options.key) {
-      throw new OtaError('signature-missing', 'manifest.sig: the artifact is not signed, but a verification key is configured');
+      throw new OtaError('signature-missing', 'manifest.sig: missing, but a key is configured');
     }
   }
 
@@ -401,7 +407,7 @@ export class ArtifactReader {
     try {
       signature = fromBase64(fromUtf8(text));
     } catch {
-      throw new OtaError('signature-invalid', `manifest.sig: expected base64, got ${JSON.stringify(String.fromCharCode(...text.subarray(0, 16)))}…`);
+      throw unexpected('signature-invalid', 'manifest.sig', 'base64', `${JSON.stringify(String.fromCharCode(...text.subarray(0, 16)))}…`);
     }
     const manifest = this.#manifestBytes!;
     let scheme: SignatureScheme;
@@ -419,17 +425,17 @@ export class ArtifactReader {
     try {
       valid = await this.#options.verifier.verify(scheme, key, signed, signature);
     } catch (error) {
-      throw new OtaError('signature-invalid', `manifest.sig: cannot check a ${signature.length}-byte signature with the ${key.type} key: ${(error as Error)?.message}`, { cause: error });
+      throw new OtaError('signature-invalid', `manifest.sig: ${signature.length}-byte signature, ${key.type} key: ${(error as Error)?.message}`, { cause: error });
     }
-    if (!valid) throw new OtaError('signature-invalid', `manifest.sig: the ${scheme} signature does not verify with the configured ${key.type} key`);
+    if (!valid) throw new OtaError('signature-invalid', `manifest.sig: ${scheme} signature invalid for the ${key.type} key`);
     this.#signature = 'valid';
   }
 
   // ---- header.tar and header-augment.tar --------------------------------------------------------
 
   #startHeader(entry: TarEntry, suffix: string, augment: boolean): void {
-    if (suffix === '.xz' || suffix === '.zst') throw unsupportedCompression(entry.name, suffix);
-    if (!this.#checksums.has(entry.name)) throw new OtaError('artifact-format', `${entry.name}: not listed in the manifest${augment ? ' or manifest-augment' : ''}`);
+    checkCompression(entry.name, suffix);
+    this.#checksummed(entry.name);
     if (!augment) this.#headerSuffix = suffix;
     this.#outerKind = 'header';
     this.#entryHash = this.#options.sha256();
@@ -449,11 +455,7 @@ export class ArtifactReader {
       }
     }
     this.#inner = undefined;
-    const actual = this.#entryHash!.digest();
-    const expected = this.#checksums.get(name)!;
-    if (!equalBytes(actual, expected)) {
-      throw new OtaError('checksum-mismatch', `${name}: expected sha256 ${toHex(expected)} (manifest), got ${toHex(actual)}`);
-    }
+    checkDigest(name, this.#checksums.get(name)!, this.#entryHash!.digest());
     if (this.#headerError) throw this.#headerError;
     this.#visited.add(name);
     if (!this.#innerIsAugment && !this.#headerInfo) throw new OtaError('artifact-format', `${name}: has no header-info`);
@@ -465,16 +467,13 @@ export class ArtifactReader {
       entry: (entry) => {
         const name = entry.name;
         const where = `${label}/${name}`;
-        if (this.#innerNames.size === 0 && name !== 'header-info') {
-          throw new OtaError('artifact-format', `${label}: first entry must be "header-info", got "${name}"`);
-        }
-        if (this.#innerNames.has(name)) throw new OtaError('artifact-format', `${where}: appears twice`);
-        this.#innerNames.add(name);
-        if (entry.type !== '0') throw new OtaError('artifact-format', `${where}: expected a regular file, got tar type '${entry.type}'`);
+        if (this.#innerNames.size === 0 && name !== 'header-info') throw unexpected('artifact-format', label, 'header-info first', `"${name}"`);
+        this.#once(name, where);
+        checkRegular(where, entry);
         const bucket = HEADER_FILE.exec(name);
         if (name === 'header-info' || bucket) {
           if (bucket && !this.#innerIsAugment && Number(bucket[1]) >= (this.#headerInfo?.payloadTypes.length ?? 0)) {
-            throw new OtaError('artifact-format', `${where}: header-info lists only ${this.#headerInfo?.payloadTypes.length ?? 0} payload(s)`);
+            throw new OtaError('artifact-format', `${where}: header-info has ${this.#headerInfo?.payloadTypes.length ?? 0} payload(s)`);
           }
           this.#innerEntryKind = 'buffer';
           this.#smallLength = 0;
@@ -501,6 +500,16 @@ export class ArtifactReader {
         else (this.#innerIsAugment ? this.#augmentMetaData : this.#metaData).set(index, parseMetaData(bytes, where));
       },
     };
+  }
+
+  /** Names inside one inner tar are unique. */
+  #once(name: string, where: string): void {
+    if (this.#innerNames.has(name)) throw new OtaError('artifact-format', `${where}: appears twice`);
+    this.#innerNames.add(name);
+  }
+
+  #checksummed(name: string): void {
+    if (!this.#checksums.has(name)) throw new OtaError('artifact-format', `${name}: not in the manifest`);
   }
 
   // ---- inner streams (shared by header and data) ----------------------------------------------
@@ -533,7 +542,7 @@ export class ArtifactReader {
   #countHeaderBytes(inner: InnerStream, count: number): void {
     inner.inflatedBytes += count;
     if (this.#outerKind === 'header' && inner.inflatedBytes > HEADER_TAR_MAX_BYTES) {
-      throw new OtaError('artifact-unsupported', `${inner.label}: more than ${HEADER_TAR_MAX_BYTES / 1024 / 1024} MiB of header after inflate`);
+      throw new OtaError('artifact-unsupported', `${inner.label}: over ${HEADER_TAR_MAX_BYTES} bytes inflated`);
     }
   }
 
@@ -557,22 +566,22 @@ export class ArtifactReader {
     const label = `header.tar${this.#headerSuffix}`;
     const types = this.#augmentPayloadTypes ?? info.payloadTypes;
     if (this.#augmentPayloadTypes && this.#augmentPayloadTypes.length !== info.payloadTypes.length) {
-      throw new OtaError('artifact-format', `header-augment.tar${this.#headerSuffix}/header-info: lists ${this.#augmentPayloadTypes.length} payloads, header-info ${info.payloadTypes.length}`);
+      throw unexpected('artifact-format', `header-augment.tar${this.#headerSuffix}/header-info`, `${info.payloadTypes.length} payloads`, this.#augmentPayloadTypes.length);
     }
     const payloads: PayloadInfo[] = types.map((headerType, index) => {
-      const bucket = `headers/${String(index).padStart(4, '0')}`;
+      const bucket = `headers/${String(index).padStart(4, '0')}/type-info`;
       const typeInfo = this.#typeInfo.get(index);
-      if (!typeInfo) throw new OtaError('artifact-format', `${label}: ${bucket}/type-info is missing`);
+      if (!typeInfo) throw new OtaError('artifact-format', `${label}: ${bucket} is missing`);
       const augment = this.#augmentTypeInfo.get(index);
       // Tools before mender-artifact 4.4 write "" in type-info; header-info's type is the one that counts.
       for (const t of [typeInfo, augment]) {
         if (t && t.type !== null && t.type !== '' && headerType !== null && t.type !== headerType) {
-          throw new OtaError('artifact-format', `${label}: ${bucket}/type-info type "${t.type}" does not match header-info type "${headerType}"`);
+          throw unexpected('artifact-format', `${label}: ${bucket}`, `header-info's type "${headerType}"`, `"${t.type}"`);
         }
       }
       const origMeta = this.#metaData.get(index) ?? null;
       const augMeta = this.#augmentMetaData.get(index) ?? null;
-      const prefix = `data/${String(index).padStart(4, '0')}/`;
+      const prefix = payloadDir(index);
       return {
         index,
         type: headerType ?? '',
@@ -603,20 +612,17 @@ export class ArtifactReader {
 
   async #startData(entry: TarEntry): Promise<void> {
     const match = DATA_NAME.exec(entry.name);
-    if (!match) {
-      const expected = entry.name.startsWith('data/') ? 'a name like data/0000.tar[.gz]' : 'only data/NNNN.tar entries after the header';
-      throw new OtaError('artifact-format', `artifact entry "${entry.name}" at byte ${entry.offset}: expected ${expected}`);
-    }
+    if (!match) throw new OtaError('artifact-format', `${entryAt('artifact', entry)}: expected data/NNNN.tar[.gz] after the header`);
     const index = Number(match[1]);
     const suffix = match[2] ?? '';
-    if (suffix === '.xz' || suffix === '.zst') throw unsupportedCompression(entry.name, suffix);
+    checkCompression(entry.name, suffix);
     await this.#emitHead();
     const payloads = this.#head!.payloads.length;
     if (index !== this.#payloadIndex + 1 || index >= payloads) {
-      throw new OtaError('artifact-format', `artifact entry "${entry.name}": expected data/${String(this.#payloadIndex + 1).padStart(4, '0')}.tar (header lists ${payloads} payload(s))`);
+      throw new OtaError('artifact-format', `${entryAt('artifact', entry)}: expected ${payloadDir(this.#payloadIndex + 1).slice(0, -1)}.tar of ${payloads} payload(s)`);
     }
     if (suffix === '.gz' && this.#resumePending?.payloadIndex === index) {
-      throw new OtaError('artifact-unsupported', `${entry.name}: a gzip-compressed payload cannot resume at an offset; download it from the start`);
+      throw new OtaError('artifact-unsupported', `${entry.name}: gzip payloads cannot resume; download from the start`);
     }
     this.#stage = 'data';
     this.#outerKind = 'data';
@@ -628,15 +634,15 @@ export class ArtifactReader {
   #dataHandler(outerEntry: TarEntry, uncompressed: boolean): TarHandler {
     const label = outerEntry.name;
     const index = this.#payloadIndex;
-    const prefix = `data/${String(index).padStart(4, '0')}/`;
+    const prefix = payloadDir(index);
     return {
       entry: async (entry) => {
         const name = entry.name;
-        if (entry.type !== '0') throw new OtaError('artifact-format', `${label}: entry "${name}" at byte ${entry.offset}: expected a regular file, got tar type '${entry.type}'`);
-        if (!PAYLOAD_FILE_NAME.test(name)) throw new OtaError('artifact-format', `${label}: file name "${name}" contains forbidden characters (allowed: letters, digits, "_-.,")`);
-        if (this.#innerNames.has(name)) throw new OtaError('artifact-format', `${label}: file "${name}" appears twice`);
-        this.#innerNames.add(name);
-        if (!this.#checksums.has(prefix + name)) throw new OtaError('artifact-format', `${label}: file "${name}" is not listed in the manifest (no checksum for "${prefix + name}")`);
+        const where = entryAt(label, entry);
+        checkRegular(where, entry);
+        if (!PAYLOAD_FILE_NAME.test(name)) throw new OtaError('artifact-format', `${where}: expected letters, digits or "_-.," only`);
+        this.#once(name, where);
+        this.#checksummed(prefix + name);
         const file: PayloadFile = {
           payloadIndex: index,
           name,
@@ -662,10 +668,7 @@ export class ArtifactReader {
       entryEnd: async () => {
         const file = this.#file!;
         const actual = this.#fileHash!.digest();
-        const expected = this.#checksums.get(prefix + file.name)!;
-        if (!equalBytes(actual, expected)) {
-          throw new OtaError('checksum-mismatch', `${prefix + file.name}: expected sha256 ${toHex(expected)} (manifest), got ${toHex(actual)}`);
-        }
+        checkDigest(prefix + file.name, this.#checksums.get(prefix + file.name)!, actual);
         this.#visited.add(prefix + file.name);
         await this.#call('sink.close', () => this.#options.sink.close(file));
         this.#files.push({ payloadIndex: index, name: file.name, size: file.size, sha256: actual });
@@ -676,9 +679,7 @@ export class ArtifactReader {
 
   /** Re-hashes what the sink already stored, then asks the caller to continue at the file's offset. */
   async #resumeFile(file: PayloadFile, fileOffset: number): Promise<void> {
-    if (fileOffset > file.size) {
-      throw new OtaError('artifact-format', `resume: "${file.name}" has ${file.size} bytes; cannot resume at offset ${fileOffset}`);
-    }
+    if (fileOffset > file.size) throw unexpected('artifact-format', `resume "${file.name}"`, `an offset ≤ its ${file.size} bytes`, fileOffset);
     const sink = this.#options.sink;
     this.#sinkUsed = true;
     await this.#call('sink.open', () => sink.open(file, fileOffset));

@@ -84,7 +84,7 @@ describe('a deployment end to end', () => {
     {
       name: 'unsigned artifact while an artifact key is configured',
       make: (lab) => ({ name: 'unsigned-artifact', artifact: lab.artifact('unsigned-artifact', lab.image('1.1.0'), { signer: 'none' }) }),
-      log: /not signed, but a verification key is configured/i,
+      log: /manifest\.sig: missing, but a key is configured/i,
     },
     {
       name: 'checksum mismatch',

@@ -115,7 +115,7 @@ describe('ArtifactReader: integrity errors', () => {
     const bad = editManifest(artifact(), (text) => text.replace(/^.*data\/0000\/app\.bin\n/m, ''));
     const error = await readError(bad);
     expect(error.code).toBe('artifact-format');
-    expect(error.message).toBe('data/0000.tar: file "app.bin" is not listed in the manifest (no checksum for "data/0000/app.bin")');
+    expect(error.message).toBe('data/0000/app.bin: not in the manifest');
   });
 
   it('a listed file that never arrives', async () => {
@@ -123,13 +123,13 @@ describe('ArtifactReader: integrity errors', () => {
     const bad = editManifest(artifact(), (text) => `${hash}  data/0000/missing.bin\n${text}`);
     const error = await readError(bad);
     expect(error.code).toBe('artifact-format');
-    expect(error.message).toBe('manifest lists "data/0000/missing.bin" but the artifact has no such entry');
+    expect(error.message).toBe('data/0000/missing.bin: in the manifest, not in the artifact');
     expect(error.recorded.events).toEqual(['open app.bin 3000 @0', 'close app.bin', 'discard artifact-format']);
   });
 
   it('a data entry missing entirely', async () => {
     const bad = edited(artifact(), (entries) => entries.filter((e) => !e.name.startsWith('data/')));
-    expect((await readError(bad)).message).toBe('manifest lists "data/0000/app.bin" but the artifact has no such entry');
+    expect((await readError(bad)).message).toBe('data/0000/app.bin: in the manifest, not in the artifact');
   });
 
   it('an edited header: checksum-mismatch naming header.tar', async () => {
@@ -170,12 +170,12 @@ describe('ArtifactReader: structure errors', () => {
 
   it('enforces the entry order of §1.1', async () => {
     const [version, manifest, header, data] = tarSplit(base) as [RawEntry, RawEntry, RawEntry, RawEntry];
-    await order([manifest, version, header, data], /^artifact entry "manifest" at byte 512: out of order, expected "version" first$/);
-    await order([version, header, manifest, data], /"header\.tar" .* expected "manifest" after "version"/);
-    await order([version, manifest, data, header], /"data\/0000\.tar" .* expected "manifest\.sig", "manifest-augment" or "header\.tar\[\.gz\]"/);
-    await order([version, manifest, header, header], /"header\.tar" .* expected only data\/NNNN\.tar entries after the header/);
+    await order([manifest, version, header, data], /^artifact: "manifest" at byte 512: expected version first$/);
+    await order([version, header, manifest, data], /"header\.tar" .* expected manifest after version/);
+    await order([version, manifest, data, header], /"data\/0000\.tar" .* expected manifest\.sig, manifest-augment or header\.tar\[\.gz\]/);
+    await order([version, manifest, header, header], /"header\.tar" .* expected data\/NNNN\.tar\[\.gz\] after the header/);
     await order([version, manifest, header, { ...data, name: 'data/0001.tar' }], /expected data\/0000\.tar/);
-    await order([version, manifest, header, { ...data, name: 'data/x.tar' }], /expected a name like data\/0000\.tar/);
+    await order([version, manifest, header, { ...data, name: 'data/x.tar' }], /"data\/x\.tar" at byte \d+: expected data\/NNNN\.tar/);
     await order([version, manifest, header, { ...data, type: '2' }], /expected a regular file, got tar type '2'/);
   });
 
@@ -183,14 +183,14 @@ describe('ArtifactReader: structure errors', () => {
     const bad = edited(base, (entries) =>
       replaceEntry(entries, 'data/0000.tar', (e) => ({ ...e, data: tarArchive(tarSplit(e.data).map((f) => ({ ...f, name: 'a b.bin' }))) })),
     );
-    expect((await readError(bad)).message).toMatch(/file name "a b\.bin" contains forbidden characters/);
+    expect((await readError(bad)).message).toMatch(/"a b\.bin" at byte 512: expected letters, digits or "_-\.," only/);
   });
 
   it('format version 2 and unknown versions', async () => {
     const v = (text: string) => edited(base, (entries) => replaceEntry(entries, 'version', (e) => ({ ...e, data: utf8(text) })));
     const v2 = await readError(v('{"format":"mender","version":2}'));
     expect(v2.code).toBe('artifact-unsupported');
-    expect(v2.message).toMatch(/^version: Mender Artifact format version 2 is not supported/);
+    expect(v2.message).toMatch(/^version: expected format version 3, got 2$/);
     const v9 = await readError(v('{"format":"mender","version":9}'));
     expect(v9.message).toBe('version: expected format version 3, got 9');
     expect((await readError(v('{"format":"other","version":3}'))).message).toBe('version: expected format "mender", got "other"');
@@ -202,9 +202,9 @@ describe('ArtifactReader: structure errors', () => {
       edited(base, (entries) => replaceEntry(entries, from, (e) => ({ ...e, name: to })));
     const zst = await readError(renamed('data/0000.tar', 'data/0000.tar.zst'));
     expect(zst.code).toBe('artifact-unsupported');
-    expect(zst.message).toMatch(/^data\/0000\.tar\.zst: zstd compression is not supported: .*window/);
+    expect(zst.message).toMatch(/^data\/0000\.tar\.zst: zstd needs a window of several MiB, too much for a device; use gzip or none$/);
     const xz = await readError(renamed('data/0000.tar', 'data/0000.tar.xz'));
-    expect(xz.message).toMatch(/^data\/0000\.tar\.xz: xz \(lzma\).*64 MiB/);
+    expect(xz.message).toMatch(/^data\/0000\.tar\.xz: xz needs a 64 MiB dictionary/);
   });
 
   it('a bad tar header checksum names the byte offset', async () => {
@@ -218,7 +218,7 @@ describe('ArtifactReader: structure errors', () => {
     expect((await readError(base.subarray(0, 1500))).message).toBe('artifact: truncated: the stream ended at byte 1500');
     expect((await readError(base.subarray(0, 1600))).message).toBe('artifact: truncated: the stream ended at byte 1600 inside entry "manifest"');
     const manifestEnd = 1536 + Math.ceil(tarSplit(base)[1]!.data.length / 512) * 512;
-    expect((await readError(base.subarray(0, manifestEnd))).message).toBe(`artifact: truncated: ended at byte ${manifestEnd} before the header was read`);
+    expect((await readError(base.subarray(0, manifestEnd))).message).toBe(`artifact: truncated at byte ${manifestEnd}, before the header`);
   });
 
   it('header-info problems are named; a header without header-info first is refused', async () => {
@@ -233,11 +233,11 @@ describe('ArtifactReader: structure errors', () => {
     const bad1 = await readError(tarArchive(withHeader([{ name: 'header-info', data: utf8('{"payloads":[{"type":"x"}],"artifact_provides":{"artifact_name":"n"},"artifact_depends":{}}') }, typeInfo])));
     expect(bad1.message).toBe('header.tar/header-info.artifact_depends.device_type: expected a non-empty array of device types (Mender requires it)');
     const bad2 = await readError(tarArchive(withHeader([typeInfo, original[0]!])));
-    expect(bad2.message).toBe('header.tar: first entry must be "header-info", got "headers/0000/type-info"');
+    expect(bad2.message).toBe('header.tar: expected header-info first, got "headers/0000/type-info"');
     const bad3 = await readError(tarArchive(withHeader([original[0]!])));
     expect(bad3.message).toBe('header.tar: headers/0000/type-info is missing');
     const bad4 = await readError(tarArchive(withHeader([original[0]!, { ...typeInfo, data: utf8('{"type":"other"}') }])));
-    expect(bad4.message).toBe('header.tar: headers/0000/type-info type "other" does not match header-info type "single-file"');
+    expect(bad4.message).toBe('header.tar: headers/0000/type-info: expected header-info\'s type "single-file", got "other"');
   });
 
   it('a gzip header.tar that does not inflate but matches its checksum reports the gzip problem', async () => {
@@ -287,7 +287,7 @@ describe('ArtifactReader: sink protocol and lifecycle', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(writes).toBe(1);
     expect(done).toBe(false);
-    await expect(reader.write(bytes)).rejects.toThrow(/still pending/);
+    await expect(reader.write(bytes)).rejects.toThrow(/while a write\(\) is pending/);
     release();
     await pending;
     expect(done).toBe(true);
