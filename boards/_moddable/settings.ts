@@ -28,9 +28,10 @@ export interface BoardSettings {
 }
 
 /**
- * The deployment record stays in the core's JSON codec on boards: cbor-x (platform/state-codec-cbor.ts)
- * probes `new Function` (absent when a device build strips the parser) and calls Node's
- * `Buffer.concat` for indefinite-length byte strings, so it is not safe on Moddable.
+ * The deployment record stays in the core's JSON codec on boards. cbor-x (platform/state-codec-cbor.ts,
+ * used by the simulator) carries Node-only code behind runtime guards (`Buffer` references, a
+ * `new Function` probe for its record extension), which the board bundles must not hold
+ * (test/boards/build.test.ts); the record is one small map, so JSON costs a few bytes more, nothing else.
  */
 export function clientConfigFrom(settings: BoardSettings, extra: Pick<ClientConfig, 'selfTest' | 'onEvent'> = {}): ClientConfig {
   if (typeof settings?.serverUrl !== 'string') throw new TypeError(`settings "serverUrl" expected a URL string, got ${typeof settings?.serverUrl}`);
