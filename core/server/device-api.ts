@@ -4,7 +4,7 @@
 // retry, on 429 wait Retry-After and retry; reports also retry network errors and 5xx with
 // Mender's backoff.
 import { toBase64, utf8 } from '../bytes.ts';
-import { OtaError, isOtaError } from '../errors.ts';
+import { OtaError, isOtaError, unexpected, type OtaErrorCode } from '../errors.ts';
 import type { Http, HttpResponse } from '../../platform/http.ts';
 import type { KeyValue } from '../../platform/key-value.ts';
 import type { Scheduler } from '../../platform/scheduler.ts';
@@ -12,9 +12,7 @@ import type { LogLevel, System } from '../../platform/system.ts';
 import type { Signer } from '../../platform/verifier.ts';
 import { authRequestBody, loadIdentityKey } from './auth.ts';
 import { DEFAULT_POLL_INTERVALS, exponentialBackoffMs, retryAfterMs, statusReportSends, type PollIntervals } from './backoff.ts';
-import {
-  answerText, describe, isObject, parseAnswer, readAnswer, serverError, statusLine, stringField,
-} from './response.ts';
+import { answerText, describe, isObject, objectAnswer, parseAnswer, readAnswer, serverError, statusLine, stringField } from './response.ts';
 
 export interface DeviceApiOptions {
   http: Http;
@@ -102,12 +100,16 @@ interface Answer {
   readonly attempts: number;
 }
 
-interface CallOptions {
-  /** Sends allowed for network errors and 5xx (1 = no retry). */
-  readonly sends: number;
-}
+/** Sends allowed for network errors and 5xx (1 = no retry). */
+type Sends = number;
+const ONCE: Sends = 1;
 
-const ONCE: CallOptions = { sends: 1 };
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH';
+
+/** 429 answers waited out so far in one call (MAX_THROTTLED_WAITS per call). */
+interface Throttled {
+  waits: number;
+}
 
 export class DeviceApi {
   /** The poll settings in force (Mender's names), for the caller's scheduling. */
@@ -124,9 +126,7 @@ export class DeviceApi {
   constructor(options: DeviceApiOptions) {
     const match = /^(https?):\/\/[^/?#\s]+(\/[^?#\s]*)?$/.exec(options.serverUrl);
     if (match === null) throw new TypeError(`"serverUrl" expected an http(s):// URL, got ${JSON.stringify(options.serverUrl)}`);
-    if (match[1] === 'http' && options.allowHttp !== true) {
-      throw new OtaError('network', `serverUrl ${options.serverUrl}: plain http:// refused (not encrypted, server not verified); set allowHttp to allow it`);
-    }
+    if (match[1] === 'http' && options.allowHttp !== true) throw plainHttp(`serverUrl ${options.serverUrl}`);
     if (typeof options.identity !== 'object' || options.identity === null || Object.keys(options.identity).length === 0) {
       throw new TypeError('"identity" expected at least one attribute, got none');
     }
@@ -162,15 +162,13 @@ export class DeviceApi {
       const answer = await this.#call(method, path, body, ONCE);
       const fallback = NEXT_FALLBACK[api];
       if (answer.status === 404 && fallback !== undefined) {
-        this.#log('debug', `${endpoint}: 404, falling back to ${fallback}`);
+        this.#log('debug', `${endpoint}: 404, trying ${fallback}`);
         this.#nextApi = fallback;
         continue;
       }
       if (answer.status === 204) return undefined;
       if (answer.status === 200) return parseInstructions(parseAnswer(answer.body, endpoint, 200), endpoint);
-      if (answer.status === 409) {
-        throw new OtaError('deployment-aborted', `${endpoint}: 409 Conflict: the server failed the active deployment (request data changed?)${suffix(answer)}`);
-      }
+      if (answer.status === 409) throw this.#failure(endpoint, answer, 'deployment-aborted', ' (the server failed the deployment)');
       throw this.#failure(endpoint, answer);
     }
   }
@@ -182,21 +180,16 @@ export class DeviceApi {
     // Cut by code points, so a surrogate pair is never split.
     if (substate !== undefined && substate !== '') report.substate = Array.from(substate).slice(0, SUBSTATE_MAX_CHARS).join('');
     const path = `${DEPLOYMENTS_PATH}${deploymentPart(deploymentId)}/status`;
-    const answer = await this.#call('PUT', path, utf8(JSON.stringify(report)), this.#reportOptions());
-    if (answer.status === 204 || answer.status === 200) return;
-    if (answer.status === 409) {
-      throw new OtaError('deployment-aborted', `PUT ${path}: 409 Conflict: deployment aborted (reporting "${status}")`);
-    }
-    throw this.#failure(`PUT ${path}`, answer);
+    const answer = await this.#call('PUT', path, utf8(JSON.stringify(report)), this.#reportSends());
+    if (answer.status === 409) throw this.#failure(`PUT ${path} "${status}"`, answer, 'deployment-aborted', ' (deployment aborted)');
+    this.#expect(`PUT ${path} "${status}"`, answer);
   }
 
   /** PUT …/log. Oldest messages are dropped (with a marker) when the body would pass LOG_MAX_BYTES. */
   async uploadLog(deploymentId: string, messages: DeploymentLogMessage[]): Promise<void> {
     if (messages.length === 0) throw new RangeError('"messages" expected at least one message, got none');
     const path = `${DEPLOYMENTS_PATH}${deploymentPart(deploymentId)}/log`;
-    const answer = await this.#call('PUT', path, logBody(messages), this.#reportOptions());
-    if (answer.status === 204 || answer.status === 200) return;
-    throw this.#failure(`PUT ${path}`, answer);
+    this.#expect(`PUT ${path}`, await this.#call('PUT', path, logBody(messages), this.#reportSends()));
   }
 
   /**
@@ -208,28 +201,19 @@ export class DeviceApi {
     const start = options.start ?? 0;
     if (!Number.isSafeInteger(start) || start < 0) throw new RangeError(`"start" expected an integer >= 0, got ${start}`);
     const scheme = /^(https?):\/\/[^/?#\s]+/.exec(uri)?.[1];
-    if (scheme === undefined) throw new OtaError('http-status', `download URI ${JSON.stringify(redact(uri))}: expected an http(s):// URL`);
-    if (scheme === 'http' && this.#options.allowHttp !== true) {
-      throw new OtaError('network', `GET ${redact(uri)}: plain http:// refused (not encrypted); set allowHttp to allow it`);
-    }
+    if (scheme === undefined) throw unexpected('http-status', 'download URI', 'an http(s):// URL', JSON.stringify(redact(uri)));
+    if (scheme === 'http' && this.#options.allowHttp !== true) throw plainHttp(`GET ${redact(uri)}`);
     const headers: Record<string, string> = {};
     if (start > 0) headers['Range'] = `bytes=${start}-`;
     const endpoint = start > 0 ? `GET ${redact(uri)} (Range: bytes=${start}-)` : `GET ${redact(uri)}`;
-    for (let waits = 0; ; waits++) {
-      const response = await this.#send('GET', uri, headers, undefined, endpoint);
-      if (response.status === 429 && waits < MAX_THROTTLED_WAITS) {
-        await response.close();
-        await this.#throttle(endpoint, response.headers.get('retry-after'));
-        continue;
-      }
-      try {
-        checkDownload(response, start, options.total, endpoint);
-      } catch (error) {
-        await response.close();
-        throw error;
-      }
-      return response;
+    const response = await this.#send('GET', uri, headers, undefined, endpoint, { waits: 0 });
+    try {
+      checkDownload(response, start, options.total, endpoint);
+    } catch (error) {
+      await response.close();
+      throw error;
     }
+    return response;
   }
 
   /** PATCH the inventory attributes (upsert); values are strings, finite numbers or string lists. */
@@ -241,13 +225,11 @@ export class DeviceApi {
         typeof value === 'string' ||
         (typeof value === 'number' && Number.isFinite(value)) ||
         (Array.isArray(value) && value.every((item) => typeof item === 'string'));
-      if (!ok || name === '') throw new TypeError(`inventory attribute "${name}" expected a string, finite number or string[], got ${describe(value)}`);
+      if (!ok || name === '') throw new TypeError(`inventory "${name}" expected a string, finite number or string[], got ${describe(value)}`);
       list.push({ name, value });
     }
-    if (list.length === 0) throw new RangeError('"attributes" expected at least one attribute, got none');
-    const answer = await this.#call('PATCH', INVENTORY_PATH, utf8(JSON.stringify(list)), ONCE);
-    if (answer.status === 200 || answer.status === 204) return;
-    throw this.#failure(`PATCH ${INVENTORY_PATH}`, answer);
+    if (list.length === 0) throw new RangeError('"attributes" expected at least one, got none');
+    this.#expect(`PATCH ${INVENTORY_PATH}`, await this.#call('PATCH', INVENTORY_PATH, utf8(JSON.stringify(list)), ONCE));
   }
 
   /** GET the desired configuration (string values); {} when the server has none for this device (404). */
@@ -256,10 +238,9 @@ export class DeviceApi {
     const answer = await this.#call('GET', CONFIGURATION_PATH, undefined, ONCE);
     if (answer.status === 404) return {};
     if (answer.status !== 200) throw this.#failure(endpoint, answer);
-    const body = parseAnswer(answer.body, endpoint, 200);
-    if (!isObject(body)) throw new OtaError('http-status', `${endpoint}: 200 OK body expected an object, got ${describe(body)}`);
+    const body = objectAnswer(parseAnswer(answer.body, endpoint, 200), endpoint);
     const config: Record<string, string> = {};
-    for (const key of Object.keys(body)) config[key] = stringValue(body, key, endpoint);
+    for (const key of Object.keys(body)) config[key] = stringField(body, '', key, endpoint, true);
     return config;
   }
 
@@ -268,9 +249,7 @@ export class DeviceApi {
     for (const key of Object.keys(config)) {
       if (typeof config[key] !== 'string') throw new TypeError(`configuration "${key}" expected a string, got ${describe(config[key])}`);
     }
-    const answer = await this.#call('PUT', CONFIGURATION_PATH, utf8(JSON.stringify(config)), ONCE);
-    if (answer.status === 204 || answer.status === 200) return;
-    throw this.#failure(`PUT ${CONFIGURATION_PATH}`, answer);
+    this.#expect(`PUT ${CONFIGURATION_PATH}`, await this.#call('PUT', CONFIGURATION_PATH, utf8(JSON.stringify(config)), ONCE));
   }
 
   async #requestToken(): Promise<void> {
@@ -283,29 +262,14 @@ export class DeviceApi {
     };
     if (this.#options.tenantToken) headers['Authorization'] = `Bearer ${this.#options.tenantToken}`;
     const endpoint = `POST ${AUTH_PATH}`;
-    for (let waits = 0; ; waits++) {
-      const response = await this.#send('POST', this.#baseUrl + AUTH_PATH, headers, body, endpoint);
-      const answer = await readAnswer(response, endpoint);
-      if (response.status === 429 && waits < MAX_THROTTLED_WAITS) {
-        await this.#throttle(endpoint, response.headers.get('retry-after'));
-        continue;
-      }
-      if (response.status === 200) {
-        const token = answerText(answer, endpoint, 200).trim();
-        // Opaque, but it goes into a header: printable ASCII, no spaces.
-        if (!/^[\x21-\x7e]{1,8192}$/.test(token)) {
-          throw new OtaError('http-status', `${endpoint}: 200 OK body expected a JWT, got ${describe(token)}`);
-        }
-        this.#jwt = token;
-        this.#log('info', `authorized by ${this.#baseUrl}`);
-        return;
-      }
-      const answered = { status: response.status, body: answer, attempts: waits + 1 };
-      if (response.status === 401) {
-        throw new OtaError('unauthorized', `${endpoint}: 401 Unauthorized: device pending or rejected${suffix(answered)}`);
-      }
-      throw this.#failure(endpoint, answered);
-    }
+    const response = await this.#send('POST', this.#baseUrl + AUTH_PATH, headers, body, endpoint, { waits: 0 });
+    const answer = { status: response.status, body: await readAnswer(response, endpoint), attempts: 1 };
+    if (answer.status !== 200) throw this.#failure(endpoint, answer, undefined, answer.status === 401 ? ' (device pending or rejected)' : '');
+    const token = answerText(answer.body, endpoint, 200).trim();
+    // Opaque, but it goes into a header: printable ASCII, no spaces.
+    if (!/^[\x21-\x7e]{1,8192}$/.test(token)) throw unexpected('http-status', `${endpoint}: HTTP 200 body`, 'a JWT', describe(token));
+    this.#jwt = token;
+    this.#log('info', `authorized by ${this.#baseUrl}`);
   }
 
   #identityKey(): Promise<Signer> {
@@ -317,10 +281,10 @@ export class DeviceApi {
   }
 
   /** A JWT-carrying request, with the 401 / 429 / retry rules; the answer fully read. */
-  async #call(method: 'GET' | 'POST' | 'PUT' | 'PATCH', path: string, body: Uint8Array | undefined, options: CallOptions): Promise<Answer> {
+  async #call(method: Method, path: string, body: Uint8Array | undefined, sendsAllowed: Sends): Promise<Answer> {
     const endpoint = `${method} ${path.replace(/\?.*$/, '')}`;
+    const throttled = { waits: 0 };
     let reauthorized = false;
-    let throttled = 0;
     let failures = 0; // network errors and 5xx so far
     let sends = 0;
     for (;;) {
@@ -333,16 +297,11 @@ export class DeviceApi {
         token = this.#jwt!;
         const headers: Record<string, string> = { Authorization: `Bearer ${token}` };
         if (body !== undefined) headers['Content-Type'] = 'application/json';
-        const response = await this.#send(method, this.#baseUrl + path, headers, body, endpoint);
+        const response = await this.#send(method, this.#baseUrl + path, headers, body, endpoint, throttled);
         answer = { status: response.status, body: await readAnswer(response, endpoint), attempts: sends };
-        if (response.status === 429 && throttled < MAX_THROTTLED_WAITS) {
-          throttled++;
-          await this.#throttle(endpoint, response.headers.get('retry-after'));
-          continue;
-        }
       } catch (error) {
         if (!isOtaError(error, 'network')) throw error;
-        if (!(await this.#backoff(endpoint, failures++, options, error.message))) {
+        if (!(await this.#backoff(endpoint, failures++, sendsAllowed, error.message))) {
           throw new OtaError('network', `${error.message} (after ${sends} attempts)`, { cause: error });
         }
         continue;
@@ -354,15 +313,15 @@ export class DeviceApi {
         reauthorized = true;
         continue;
       }
-      if (answer.status >= 500 && (await this.#backoff(endpoint, failures++, options, statusLine(answer.status)))) continue;
+      if (answer.status >= 500 && (await this.#backoff(endpoint, failures++, sendsAllowed, statusLine(answer.status)))) continue;
       return answer;
     }
   }
 
   /** Waits before the next retry; false when the bound is reached. */
-  async #backoff(endpoint: string, tried: number, options: CallOptions, why: string): Promise<boolean> {
-    if (tried + 1 >= options.sends) return false;
-    const waitMs = exponentialBackoffMs(tried, this.pollIntervals.RetryPollIntervalSeconds * 1000, options.sends - 1);
+  async #backoff(endpoint: string, tried: number, sends: Sends, why: string): Promise<boolean> {
+    if (tried + 1 >= sends) return false;
+    const waitMs = exponentialBackoffMs(tried, this.pollIntervals.RetryPollIntervalSeconds * 1000, sends - 1);
     if (waitMs === undefined) return false;
     this.#log('warn', `${endpoint}: ${why}; retrying in ${waitMs / 1000} s`);
     await this.#options.scheduler.sleep(waitMs);
@@ -373,34 +332,46 @@ export class DeviceApi {
     const asked = retryAfterMs(header, this.#options.system.wallClockMs()) ?? DEFAULT_RETRY_AFTER_MS;
     // A huge Retry-After must not stall the device for longer than one poll interval.
     const waitMs = Math.min(asked, this.pollIntervals.UpdatePollIntervalSeconds * 1000);
-    this.#log('warn', `${endpoint}: 429 Too Many Requests; waiting ${waitMs / 1000} s (Retry-After: ${header ?? 'none'})`);
+    this.#log('warn', `${endpoint}: HTTP 429; waiting ${waitMs / 1000} s (Retry-After: ${header ?? 'none'})`);
     await this.#options.scheduler.sleep(waitMs);
   }
 
-  #send(method: 'GET' | 'POST' | 'PUT' | 'PATCH', url: string, headers: Record<string, string>, body: Uint8Array | undefined, endpoint: string): Promise<HttpResponse> {
+  /** One request; a 429 answer is waited out and sent again, up to MAX_THROTTLED_WAITS per call. */
+  async #send(method: Method, url: string, headers: Record<string, string>, body: Uint8Array | undefined, endpoint: string, throttled: Throttled): Promise<HttpResponse> {
     const ca = this.#options.ca;
-    return this.#options.http
-      .request({ method, url, headers, body, timeoutMs: this.#timeoutMs, tls: ca === undefined ? undefined : { ca } })
-      .catch((error: unknown) => {
+    for (;;) {
+      let response: HttpResponse;
+      try {
+        response = await this.#options.http.request({ method, url, headers, body, timeoutMs: this.#timeoutMs, tls: ca === undefined ? undefined : { ca } });
+      } catch (error) {
         if (isOtaError(error, 'network')) throw new OtaError('network', `${endpoint}: ${error.message}`, { cause: error });
         throw error;
-      });
+      }
+      if (response.status !== 429 || throttled.waits++ >= MAX_THROTTLED_WAITS) return response;
+      await response.close();
+      await this.#throttle(endpoint, response.headers.get('retry-after'));
+    }
   }
 
-  #failure(endpoint: string, answer: Answer): OtaError {
-    if (answer.status === 401) return new OtaError('unauthorized', `${endpoint}: 401 Unauthorized after authorizing again${suffix(answer)}`);
+  /** 200 or 204, or the failure naming the endpoint. */
+  #expect(endpoint: string, answer: Answer): void {
+    if (answer.status !== 204 && answer.status !== 200) throw this.#failure(endpoint, answer);
+  }
+
+  /** `endpoint: HTTP 500 (after 3 attempts): the server's error`; a 401 is 'unauthorized' (after authorizing again, from #call). */
+  #failure(endpoint: string, answer: Answer, code: OtaErrorCode = answer.status === 401 ? 'unauthorized' : 'http-status', note = ''): OtaError {
     const after = answer.attempts > 1 ? ` (after ${answer.attempts} attempts)` : '';
-    return new OtaError('http-status', `${endpoint}: ${statusLine(answer.status)}${after}${suffix(answer)}`);
+    const text = serverError(answer.body);
+    return new OtaError(code, `${endpoint}: ${statusLine(answer.status)}${note}${after}${text === '' ? '' : `: ${text}`}`);
   }
 
-  #reportOptions(): CallOptions {
-    return { sends: statusReportSends(this.pollIntervals) };
+  #reportSends(): Sends {
+    return statusReportSends(this.pollIntervals);
   }
 }
 
-function suffix(answer: { body: Uint8Array }): string {
-  const text = serverError(answer.body);
-  return text === '' ? '' : `: ${text}`;
+function plainHttp(what: string): OtaError {
+  return new OtaError('network', `${what}: plain http:// refused (not encrypted); set allowHttp to allow it`);
 }
 
 function deploymentPart(deploymentId: string): string {
@@ -433,60 +404,50 @@ function nextRequest(api: NextApi, state: DeviceState): { method: 'GET' | 'POST'
   return { method: 'GET', path: `${NEXT_V1_PATH}?${query}` };
 }
 
-function parseInstructions(body: unknown, endpoint: string): DeploymentInstructions {
-  if (!isObject(body)) throw new OtaError('http-status', `${endpoint}: 200 OK body expected an object, got ${describe(body)}`);
-  const id = stringField(body, '', 'id', endpoint);
-  const artifact = body['artifact'];
-  if (!isObject(artifact)) throw new OtaError('http-status', `${endpoint}: "artifact" expected an object, got ${describe(artifact)}`);
-  const artifactName = stringField(artifact, 'artifact.', 'artifact_name', endpoint);
-  const source = artifact['source'];
-  if (!isObject(source)) throw new OtaError('http-status', `${endpoint}: "artifact.source" expected an object, got ${describe(source)}`);
-  const uri = stringField(source, 'artifact.source.', 'uri', endpoint);
-  const types = artifact['device_types_compatible'];
-  let deviceTypes: string[] = [];
-  if (types !== undefined) {
-    if (!Array.isArray(types) || !types.every((t) => typeof t === 'string')) {
-      throw new OtaError('http-status', `${endpoint}: "artifact.device_types_compatible" expected an array of strings, got ${describe(types)}`);
-    }
-    deviceTypes = types.slice() as string[];
-  }
-  return { id, artifactName, uri, deviceTypes };
+function objectField(object: Record<string, unknown>, path: string, endpoint: string): Record<string, unknown> {
+  const value = object[path.slice(path.lastIndexOf('.') + 1)];
+  if (!isObject(value)) throw unexpected('http-status', `${endpoint}: "${path}"`, 'an object', describe(value));
+  return value;
 }
 
-function stringValue(object: Record<string, unknown>, key: string, endpoint: string): string {
-  const value = object[key];
-  if (typeof value !== 'string') throw new OtaError('http-status', `${endpoint}: "${key}" expected a string, got ${describe(value)}`);
-  return value;
+function parseInstructions(body: unknown, endpoint: string): DeploymentInstructions {
+  const answer = objectAnswer(body, endpoint);
+  const artifact = objectField(answer, 'artifact', endpoint);
+  const source = objectField(artifact, 'artifact.source', endpoint);
+  const types = artifact['device_types_compatible'] ?? [];
+  if (!Array.isArray(types) || !types.every((t) => typeof t === 'string')) {
+    throw unexpected('http-status', `${endpoint}: "artifact.device_types_compatible"`, 'an array of strings', describe(types));
+  }
+  return {
+    id: stringField(answer, '', 'id', endpoint),
+    artifactName: stringField(artifact, 'artifact.', 'artifact_name', endpoint),
+    uri: stringField(source, 'artifact.source.', 'uri', endpoint),
+    deviceTypes: types.slice() as string[],
+  };
 }
 
 /** The artifact answer fits the request: 200 for a whole one, 206 with a matching Content-Range for a resume. */
 function checkDownload(response: HttpResponse, start: number, total: number | undefined, endpoint: string): void {
-  if (start === 0) {
-    if (response.status !== 200) throw new OtaError('http-status', `${endpoint}: expected 200 OK, got ${statusLine(response.status)}`);
-    return;
+  const wanted = start === 0 ? 200 : 206;
+  if (response.status !== wanted) {
+    // A 200 to a ranged request: the server ignored the range, the body starts at byte 0.
+    throw unexpected('http-status', endpoint, statusLine(wanted), statusLine(response.status));
   }
-  if (response.status !== 206) {
-    const why = response.status === 200 ? ' (the server ignored the range: the body starts at byte 0)' : '';
-    throw new OtaError('http-status', `${endpoint}: expected 206 Partial Content, got ${statusLine(response.status)}${why}`);
-  }
+  if (start === 0) return;
   const header = response.headers.get('content-range');
   const range = header === undefined ? null : /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header.trim());
-  if (range === null) throw new OtaError('http-status', `${endpoint}: 206 Content-Range expected "bytes ${start}-END/TOTAL", got ${describe(header)}`);
-  const first = Number(range[1]);
-  const last = Number(range[2]);
-  if (first !== start || last < first) {
-    throw new OtaError('http-status', `${endpoint}: 206 Content-Range expected to start at byte ${start}, got ${JSON.stringify(header)}`);
-  }
-  if (total !== undefined && range[3] !== '*' && Number(range[3]) !== total) {
-    throw new OtaError('http-status', `${endpoint}: 206 Content-Range total expected ${total} (artifact size changed?), got ${JSON.stringify(header)}`);
-  }
+  const where = `${endpoint}: Content-Range`;
+  if (range === null) throw unexpected('http-status', where, `"bytes ${start}-END/TOTAL"`, describe(header));
+  if (Number(range[1]) !== start || Number(range[2]) < start) throw unexpected('http-status', where, `to start at byte ${start}`, JSON.stringify(header));
+  // A different total: the artifact changed on the server.
+  if (total !== undefined && range[3] !== '*' && Number(range[3]) !== total) throw unexpected('http-status', where, `total ${total}`, JSON.stringify(header));
 }
 
 /** The deployment log body, dropping the oldest messages (with a marker) past LOG_MAX_BYTES. */
 function logBody(messages: DeploymentLogMessage[]): Uint8Array {
   const encoded = messages.map((m) => {
     if (typeof m.timestamp !== 'string' || m.timestamp === '' || typeof m.level !== 'string' || m.level === '' || typeof m.message !== 'string' || m.message === '') {
-      throw new TypeError(`log message expected non-empty timestamp, level and message strings, got ${describe(JSON.stringify(m))}`);
+      throw new TypeError(`log message expected non-empty timestamp, level and message, got ${describe(JSON.stringify(m))}`);
     }
     return JSON.stringify({ timestamp: m.timestamp, level: m.level, message: m.message });
   });

@@ -1,22 +1,14 @@
 // Reading small server answers: a bounded body read, status text for messages, and defensive JSON.
-import { fromUtf8 } from '../bytes.ts';
-import { OtaError } from '../errors.ts';
+import { concatBytes, fromUtf8 } from '../bytes.ts';
+import { OtaError, unexpected } from '../errors.ts';
 import type { HttpResponse } from '../../platform/http.ts';
 
 /** Largest JSON/JWT answer we accept from the device API; deployments answers are < 2 KiB. */
 export const MAX_ANSWER_BYTES = 16 * 1024;
 
-const STATUS_TEXT: Readonly<Record<number, string>> = {
-  200: 'OK', 201: 'Created', 204: 'No Content', 206: 'Partial Content',
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-  409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 416: 'Range Not Satisfiable',
-  429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-};
-
+/** A status in messages: the code is the fact (no reason-phrase table on the device). */
 export function statusLine(status: number): string {
-  const text = STATUS_TEXT[status];
-  return text === undefined ? String(status) : `${status} ${text}`;
+  return `HTTP ${status}`;
 }
 
 /** Reads the whole body (at most `limit` bytes) and closes the response either way. */
@@ -28,19 +20,10 @@ export async function readAnswer(response: HttpResponse, endpoint: string, limit
       const chunk = await response.read();
       if (chunk === undefined) break;
       total += chunk.length;
-      if (total > limit) {
-        throw new OtaError('http-status', `${endpoint}: ${statusLine(response.status)} body larger than ${limit} bytes`);
-      }
+      if (total > limit) throw new OtaError('http-status', `${endpoint}: ${statusLine(response.status)} body over ${limit} bytes`);
       chunks.push(chunk);
     }
-    if (chunks.length === 1) return chunks[0]!;
-    const out = new Uint8Array(total); // the whole answer, <= limit bytes
-    let at = 0;
-    for (const chunk of chunks) {
-      out.set(chunk, at);
-      at += chunk.length;
-    }
-    return out;
+    return chunks.length === 1 ? chunks[0]! : concatBytes(...chunks); // the whole answer, <= limit bytes
   } finally {
     await response.close();
   }
@@ -82,13 +65,19 @@ export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** A string field of an answer object, or OtaError('http-status') naming the field and what came. */
-export function stringField(object: Record<string, unknown>, path: string, key: string, endpoint: string): string {
+/** A string field of an answer object (non-empty unless `empty`), or OtaError('http-status') naming the field and what came. */
+export function stringField(object: Record<string, unknown>, path: string, key: string, endpoint: string, empty = false): string {
   const value = object[key];
-  if (typeof value !== 'string' || value === '') {
-    throw new OtaError('http-status', `${endpoint}: "${path}${key}" expected a non-empty string, got ${describe(value)}`);
+  if (typeof value !== 'string' || (value === '' && !empty)) {
+    throw unexpected('http-status', `${endpoint}: "${path}${key}"`, empty ? 'a string' : 'a non-empty string', describe(value));
   }
   return value;
+}
+
+/** A JSON object answer, or OtaError('http-status'). */
+export function objectAnswer(body: unknown, endpoint: string): Record<string, unknown> {
+  if (!isObject(body)) throw unexpected('http-status', `${endpoint}: HTTP 200 body`, 'an object', describe(body));
+  return body;
 }
 
 export function describe(value: unknown): string {

@@ -135,7 +135,7 @@ describe('authorization', () => {
     const { api, keyValue } = device(server.url);
     const first = await rejection(api.authorize());
     expect(first.code).toBe('unauthorized');
-    expect(first.message).toBe(`POST ${AUTH}: 401 Unauthorized: device pending or rejected: dev auth: unauthorized`);
+    expect(first.message).toBe(`POST ${AUTH}: HTTP 401 (device pending or rejected): dev auth: unauthorized`);
     expect(api.isAuthorized).toBe(false);
     // A JWT-carrying call authorizes first, so it fails the same way (the caller backs off).
     expect((await rejection(api.patchInventory({ a: '1' }))).code).toBe('unauthorized');
@@ -199,7 +199,7 @@ describe('authorization', () => {
     const { api } = device(server.url);
     const error = await rejection(api.patchInventory({ a: 'b' }));
     expect(error.code).toBe('unauthorized');
-    expect(error.message).toBe(`PATCH ${INVENTORY}: 401 Unauthorized after authorizing again: nope`);
+    expect(error.message).toBe(`PATCH ${INVENTORY}: HTTP 401 (after 2 attempts): nope`);
     expect(server.received.filter((r) => r.path === AUTH)).toHaveLength(2);
     expect(server.received.filter((r) => r.path === INVENTORY)).toHaveLength(2);
   });
@@ -219,7 +219,7 @@ describe('authorization', () => {
     const { api } = device(server.url);
     const error = await rejection(api.authorize());
     expect(error.code).toBe('http-status');
-    expect(error.message).toMatch(/^POST \/api\/devices\/v1\/authentication\/auth_requests: 200 OK body expected a JWT/);
+    expect(error.message).toMatch(/^POST \/api\/devices\/v1\/authentication\/auth_requests: HTTP 200 body: expected a JWT/);
     expect(api.isAuthorized).toBe(false);
   });
 });
@@ -277,12 +277,12 @@ describe('checkUpdate', () => {
   it('a 404 from v1 GET too is a named error; a 500 is not retried here (the poll loop retries)', async () => {
     const server = await start(mender({}));
     const { api } = device(server.url);
-    expect((await rejection(api.checkUpdate(STATE))).message).toBe(`GET ${NEXT_V1}: 404 Not Found: no route GET ${NEXT_V1}`);
+    expect((await rejection(api.checkUpdate(STATE))).message).toBe(`GET ${NEXT_V1}: HTTP 404: no route GET ${NEXT_V1}`);
     server.setRoute(mender({ [NEXT_V2]: (_req, res) => json(res, 500, { error: 'db down' }) }));
     const other = device(server.url);
     const error = await rejection(other.api.checkUpdate(STATE));
     expect(error.code).toBe('http-status');
-    expect(error.message).toBe(`POST ${NEXT_V2}: 500 Internal Server Error: db down`);
+    expect(error.message).toBe(`POST ${NEXT_V2}: HTTP 500: db down`);
     expect(other.scheduler.sleeps).toEqual([]);
   });
 
@@ -295,19 +295,19 @@ describe('checkUpdate', () => {
     const { api } = device(server.url);
     let error = await rejection(api.checkUpdate(STATE));
     expect(error.code).toBe('http-status');
-    expect(error.message).toMatch(/^POST \/api\/devices\/v2\/deployments\/device\/deployments\/next: 200 OK body is not JSON/);
+    expect(error.message).toMatch(/^POST \/api\/devices\/v2\/deployments\/device\/deployments\/next: HTTP 200 body is not JSON/);
 
     answer = (res) => json(res, 200, { id: 'x', artifact: { artifact_name: 'a', source: { uri: 42 } } });
     error = await rejection(api.checkUpdate(STATE));
-    expect(error.message).toBe(`POST ${NEXT_V2}: "artifact.source.uri" expected a non-empty string, got number 42`);
+    expect(error.message).toBe(`POST ${NEXT_V2}: "artifact.source.uri": expected a non-empty string, got number 42`);
 
     answer = (res) => json(res, 200, { id: 'x', artifact: { artifact_name: 'a', source: { uri: 'https://x/y' }, device_types_compatible: 'esp32' } });
     error = await rejection(api.checkUpdate(STATE));
-    expect(error.message).toContain('"artifact.device_types_compatible" expected an array of strings');
+    expect(error.message).toContain('"artifact.device_types_compatible": expected an array of strings');
 
     answer = (res) => json(res, 200, [1, 2]);
     error = await rejection(api.checkUpdate(STATE));
-    expect(error.message).toBe(`POST ${NEXT_V2}: 200 OK body expected an object, got an array`);
+    expect(error.message).toBe(`POST ${NEXT_V2}: HTTP 200 body: expected an object, got an array`);
   });
 });
 
@@ -332,7 +332,7 @@ describe('reportStatus and uploadLog', () => {
     const { api, scheduler } = device(server.url);
     const error = await rejection(api.reportStatus('dep-1', 'installing'));
     expect(error.code).toBe('deployment-aborted');
-    expect(error.message).toBe(`PUT ${STATUS('dep-1')}: 409 Conflict: deployment aborted (reporting "installing")`);
+    expect(error.message).toBe(`PUT ${STATUS('dep-1')} "installing": HTTP 409 (deployment aborted)`);
     expect(scheduler.sleeps).toEqual([]);
   });
 
@@ -353,7 +353,7 @@ describe('reportStatus and uploadLog', () => {
     const { api, scheduler } = device(server.url);
     const error = await rejection(api.reportStatus('dep-1', 'downloading'));
     expect(error.code).toBe('http-status');
-    expect(error.message).toMatch(/: 429 Too Many Requests/);
+    expect(error.message).toMatch(/: HTTP 429/);
     expect(scheduler.sleeps).toEqual(Array(MAX_THROTTLED_WAITS).fill(1000));
   });
 
@@ -362,7 +362,7 @@ describe('reportStatus and uploadLog', () => {
     const { api, scheduler } = device(server.url);
     const error = await rejection(api.reportStatus('dep-1', 'failure'));
     expect(error.code).toBe('http-status');
-    expect(error.message).toBe(`PUT ${STATUS('dep-1')}: 500 Internal Server Error (after 11 attempts): internal error`);
+    expect(error.message).toBe(`PUT ${STATUS('dep-1')} "failure": HTTP 500 (after 11 attempts): internal error`);
     expect(scheduler.sleeps.map((ms) => ms / 1000)).toEqual([60, 60, 60, 120, 120, 120, 240, 240, 240, 300]);
     expect(server.received.filter((r) => r.method === 'PUT')).toHaveLength(11);
   });
@@ -471,7 +471,7 @@ describe('download', () => {
     const { api } = device(server.url);
     const error = await rejection(api.download(`${server.url}/a?X-Amz-Signature=secret`, { start: 6000 }));
     expect(error.code).toBe('http-status');
-    expect(error.message).toBe(`GET ${server.url}/a (Range: bytes=6000-): expected 206 Partial Content, got 200 OK (the server ignored the range: the body starts at byte 0)`);
+    expect(error.message).toBe(`GET ${server.url}/a (Range: bytes=6000-): expected HTTP 206, got HTTP 200`);
     expect(error.message).not.toContain('secret');
   });
 
@@ -488,11 +488,11 @@ describe('download', () => {
     contentRange = 'bytes 5000-9999/10000';
     expect((await rejection(api.download(uri, { start: 6000 }))).message).toContain('expected to start at byte 6000, got "bytes 5000-9999/10000"');
     contentRange = undefined;
-    expect((await rejection(api.download(uri, { start: 6000 }))).message).toContain('206 Content-Range expected "bytes 6000-END/TOTAL", got nothing');
+    expect((await rejection(api.download(uri, { start: 6000 }))).message).toContain('Content-Range: expected "bytes 6000-END/TOTAL", got nothing');
     contentRange = 'bytes=6000-9999';
     expect((await rejection(api.download(uri, { start: 6000 }))).code).toBe('http-status');
     contentRange = 'bytes 6000-9999/20000';
-    expect((await rejection(api.download(uri, { start: 6000, total: 10_000 }))).message).toContain('total expected 10000');
+    expect((await rejection(api.download(uri, { start: 6000, total: 10_000 }))).message).toContain('expected total 10000');
     contentRange = 'bytes 6000-9999/*';
     const ok = await api.download(uri, { start: 6000, total: 10_000 });
     await ok.close();
@@ -508,7 +508,7 @@ describe('download', () => {
     );
     const { api, scheduler } = device(server.url);
     const error = await rejection(api.download(`${server.url}/a?X-Amz-Signature=secret`));
-    expect(error.message).toBe(`GET ${server.url}/a: expected 200 OK, got 403 Forbidden`);
+    expect(error.message).toBe(`GET ${server.url}/a: expected HTTP 200, got HTTP 403`);
     expect(scheduler.sleeps).toEqual([3000]);
   });
 
@@ -554,7 +554,7 @@ describe('inventory and configuration', () => {
     expect(await api.getConfiguration()).toEqual({});
     desired = { timezone: 3 };
     const error = await rejection(api.getConfiguration());
-    expect(error.message).toBe(`GET ${CONFIG}: "timezone" expected a string, got number 3`);
+    expect(error.message).toBe(`GET ${CONFIG}: "timezone": expected a string, got number 3`);
     await expect(api.putConfiguration({ a: 1 as unknown as string })).rejects.toThrow(TypeError);
   });
 });
@@ -593,7 +593,7 @@ describe('transport security', () => {
       error = e;
     }
     expect(isOtaError(error, 'network')).toBe(true);
-    expect((error as Error).message).toBe('serverUrl http://127.0.0.1:1: plain http:// refused (not encrypted, server not verified); set allowHttp to allow it');
+    expect((error as Error).message).toBe('serverUrl http://127.0.0.1:1: plain http:// refused (not encrypted); set allowHttp to allow it');
     expect(() => make(false)).toThrow(OtaError);
     expect(make(true)).toBeInstanceOf(DeviceApi);
     expect(() => device('127.0.0.1:1')).toThrow(TypeError);
