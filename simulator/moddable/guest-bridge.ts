@@ -14,9 +14,9 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
-// Slow natives (timers, the network) complete in any order, but the bridge settles its async calls
-// in the order they started. So at most ONE async call is outstanding: `nextEvents`, which the host
-// answers with every operation that has completed since; operations start with a synchronous call.
+// Slow natives (timers, the network) complete in any order. As on a device's event loop, one async
+// call is outstanding at a time: `nextEvents`, which the host answers with every operation that has
+// completed since, in completion order; operations start with a synchronous call.
 const pump = { waiters: new Map<number, Waiter>(), running: false };
 
 export function useBridge(bridge: GuestBridge): void {

@@ -40,7 +40,9 @@ export class HostBridge {
   readonly #ids = new WeakMap<object, number>();
   #nextId = 1;
   #inFlight = 0;
+  /** Deliveries of finished async calls to the guest, one crank at a time, in completion order. */
   #settles: Promise<void> = Promise.resolve();
+  #wake: (() => void) | undefined;
   #halt: Error | undefined;
   #done: { resolve(value: unknown): void; reject(error: unknown): void } | undefined;
   #meter: JobMeter | undefined;
@@ -89,9 +91,10 @@ export class HostBridge {
         const settles = this.#settles;
         await settles;
         if (this.#ended) return;
-        if (settles === this.#settles) {
-          throw new Error('bridge: the XS guest went idle with no pending call and no result (a promise nothing settles)');
-        }
+        if (settles !== this.#settles) continue;
+        // Calls still running on the host settle later (a sleep, a slow response): wait for one.
+        if (this.#inFlight > 0) await new Promise<void>((wake) => (this.#wake = wake));
+        else throw new Error('bridge: the XS guest went idle with no pending call and no result (a promise nothing settles)');
       }
     })();
     try {
@@ -206,16 +209,22 @@ export class HostBridge {
         return { id, err: error };
       },
     );
-    this.#settles = this.#settles.then(async () => {
-      const message = await outcome;
-      this.#inFlight--;
-      if (this.#halt || !this.#worker.alive) return;
-      await this.#crank(() => this.#worker.send(this.#encode(message)));
-    });
-    // Errors of a settle crank surface through run(); keep the chain alive for the next one.
-    this.#settles = this.#settles.catch((error: unknown) => {
-      this.#ended = true;
-      this.#done?.reject(error);
+    // Delivered when it completes, not when it started: a long sleep must not hold back a network
+    // reply that arrives meanwhile (on a device, callbacks run as their events happen).
+    void outcome.then((message) => {
+      this.#settles = this.#settles.then(async () => {
+        this.#inFlight--;
+        if (this.#halt || !this.#worker.alive) return;
+        await this.#crank(() => this.#worker.send(this.#encode(message)));
+      });
+      // Errors of a settle crank surface through run(); keep the chain alive for the next one.
+      this.#settles = this.#settles.catch((error: unknown) => {
+        this.#ended = true;
+        this.#done?.reject(error);
+      });
+      const wake = this.#wake;
+      this.#wake = undefined;
+      wake?.();
     });
   }
 }

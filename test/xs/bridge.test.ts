@@ -96,6 +96,20 @@ describe('bridge under XS', () => {
     expect(meter.cranks).toBeGreaterThanOrEqual(3); // the start, then one per async settle
   });
 
+  it('delivers async results as they complete, not in the order the calls started', async () => {
+    // A long wait (a poll timer) must not hold back a network reply that arrives meanwhile.
+    harness.bridge.register('clock', {
+      wait: (ms: number) => new Promise((resolve) => setTimeout(resolve, ms)),
+    });
+    const { value } = await harness.job<number[]>('race', {
+      calls: [
+        { target: 'clock', method: 'wait', args: [300] },
+        { target: 'clock', method: 'wait', args: [5] },
+      ],
+    });
+    expect(value).toEqual([1, 0]);
+  });
+
   it('turns host OtaErrors into the core OtaError class inside XS, with code and message', async () => {
     harness.bridge.register('failing', {
       flash: () => {

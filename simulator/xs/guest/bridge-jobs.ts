@@ -22,6 +22,12 @@ export const bridgeJobs: Record<string, Job> = {
     // Handles go back as handles: the host receives its own objects again.
     return results;
   },
+  /** Starts async calls together and records the order their results arrive in the guest. */
+  race: async (args: { calls: CallArgs[] }, bridge: GuestBridge) => {
+    const arrived: number[] = [];
+    await Promise.all(args.calls.map((call, index) => bridge.callAsync(call.target, call.method, call.args).then(() => arrived.push(index))));
+    return arrived;
+  },
   /** Throws what the host call threw, so tests see how errors cross. */
   failingCall: async (args: CallArgs, bridge: GuestBridge) => {
     try {
