@@ -18,9 +18,8 @@ export function checkDepends(depends: DependsMap, provides: Readonly<Record<stri
     if (key === 'device_type') continue;
     const expected = typeof wanted === 'string' ? JSON.stringify(wanted) : `one of ${JSON.stringify(wanted)}`;
     const actual = Object.prototype.hasOwnProperty.call(provides, key) ? provides[key] : undefined;
-    if (actual === undefined) return `artifact depends on "${key}" = ${expected}, but the device provides no "${key}"`;
-    const ok = typeof wanted === 'string' ? actual === wanted : wanted.includes(actual);
-    if (!ok) return `artifact depends on "${key}" = ${expected}, but the device provides ${JSON.stringify(actual)}`;
+    const ok = actual !== undefined && (typeof wanted === 'string' ? actual === wanted : wanted.includes(actual));
+    if (!ok) return `"${key}": expected ${expected}, got ${actual === undefined ? 'none' : JSON.stringify(actual)}`;
   }
   return undefined;
 }

@@ -10,7 +10,7 @@ import type { PublicKey } from '../../platform/verifier.ts';
 import { ArtifactReader } from '../artifact/artifact-reader.ts';
 import { checkDepends, isDeviceTypeCompatible } from '../artifact/compatibility.ts';
 import type { ArtifactHead, PayloadFile } from '../artifact/types.ts';
-import { OtaError, isOtaError } from '../errors.ts';
+import { OtaError, isOtaError, unexpected } from '../errors.ts';
 import type { DeviceApi } from '../server/device-api.ts';
 import { exponentialBackoffMs } from '../server/backoff.ts';
 import type { ModuleDownload, UpdateModule, UpdateModuleContext } from '../modules/update-module.ts';
@@ -109,7 +109,7 @@ class CheckpointingSink {
   }
 
   readBack(offset: number, into: Uint8Array): MaybePromise<void> {
-    if (this.download.readBack === undefined) throw new OtaError('artifact-unsupported', `update module cannot read back stored bytes to resume`);
+    if (this.download.readBack === undefined) throw new OtaError('artifact-unsupported', 'update module: no readBack() to resume');
     return this.download.readBack(offset, into);
   }
 }
@@ -117,29 +117,20 @@ class CheckpointingSink {
 /** The gates at the head: artifact name, device type, depends, one payload of a known type. */
 function checkHead(head: ArtifactHead, context: DownloadContext): UpdateModule {
   const record = context.record();
-  if (head.artifactName !== record.artifactName) {
-    throw new OtaError('incompatible', `artifact name: the deployment expects "${record.artifactName}", the artifact is "${head.artifactName}"`);
-  }
+  if (head.artifactName !== record.artifactName) throw unexpected('incompatible', 'artifact name', `"${record.artifactName}" (deployment)`, `"${head.artifactName}"`);
   const deviceType = context.settings.deviceType;
-  if (!isDeviceTypeCompatible(head, deviceType)) {
-    throw new OtaError('incompatible', `device type: this device is "${deviceType}", the artifact is for ${JSON.stringify(head.deviceTypes)}`);
-  }
+  if (!isDeviceTypeCompatible(head, deviceType)) throw unexpected('incompatible', 'device types', `"${deviceType}" among them`, JSON.stringify(head.deviceTypes));
+  const artifact = `artifact "${head.artifactName}"`;
   const unmet = checkDepends(head.depends, context.provides);
   if (unmet !== undefined) throw new OtaError('incompatible', `artifact_depends: ${unmet}`);
-  if (head.payloads.length !== 1) {
-    throw new OtaError('artifact-unsupported', `artifact "${head.artifactName}": ${head.payloads.length} payloads, this client installs exactly one`);
-  }
+  if (head.payloads.length !== 1) throw unexpected('artifact-unsupported', artifact, '1 payload', head.payloads.length);
   const payload = head.payloads[0]!;
   const payloadUnmet = checkDepends(payload.depends, context.provides);
   if (payloadUnmet !== undefined) throw new OtaError('incompatible', `payload ${payload.index} depends: ${payloadUnmet}`);
   const module = context.modules.get(payload.type);
-  if (module === undefined) {
-    throw new OtaError('artifact-unsupported', `payload type "${payload.type}": no update module for it (have ${context.modules.types.join(', ')})`);
-  }
-  if (context.settings.artifactKey !== undefined && head.signature !== 'valid') {
-    // The reader refuses unsigned artifacts when given a key; this is the belt to its braces.
-    throw new OtaError('signature-missing', `artifact "${head.artifactName}": signature ${head.signature}, but an artifact key is configured`);
-  }
+  if (module === undefined) throw new OtaError('artifact-unsupported', `payload type "${payload.type}": no update module (have ${context.modules.types.join(', ')})`);
+  // The reader refuses unsigned artifacts when given a key; this is the belt to its braces.
+  if (context.settings.artifactKey !== undefined && head.signature !== 'valid') throw unexpected('signature-missing', `${artifact} signature`, 'valid (a key is configured)', head.signature);
   return module;
 }
 
@@ -161,7 +152,7 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
     // After a reset, an uncompressed artifact resumes from its checkpoint; a compressed one restarts.
     const checkpoint = record.compressed === false ? record.checkpoint : undefined;
     if (record.checkpoint !== undefined && checkpoint === undefined) {
-      context.log('info', 'download: compressed artifact, restarting the payload from its first byte');
+      context.log('info', 'download: compressed, restarting from byte 0');
       record = await context.update({ checkpoint: undefined });
     }
     let module: UpdateModule | undefined;
@@ -191,7 +182,7 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
         });
         download = await module.download(context.moduleContext, payload);
         sink = new CheckpointingSink(download, context, checkpoint?.fileOffset ?? 0);
-        context.log('info', `artifact "${head.artifactName}" head verified (signature ${head.signature}, ${head.compression}); payload type ${payload.type}`);
+        context.log('info', `artifact "${head.artifactName}": head ok (signature ${head.signature}, ${head.compression}, ${payload.type})`);
       },
     });
 
@@ -205,7 +196,7 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
       } catch (error) {
         if (!isOtaError(error, 'http-status') || refreshed || context.refreshUri === undefined) throw error;
         refreshed = true;
-        context.log('warn', `${error.message}; asking the server for a fresh download link`);
+        context.log('warn', `${error.message}; asking for a fresh link`);
         uri = await context.refreshUri();
         await context.update({ uri });
         return api.download(uri, { start, total });
@@ -223,10 +214,8 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
         let chunk: Uint8Array | undefined;
         try {
           chunk = await response.read();
-          if (chunk === undefined && total !== undefined && offset < total) {
-            // A body that ends early is a lost connection too (the server or a proxy closed it).
-            throw new OtaError('network', `download: the body ended at byte ${offset}, expected ${total}`);
-          }
+          // A body that ends early is a lost connection too (the server or a proxy closed it).
+          if (chunk === undefined && total !== undefined && offset < total) throw bodyEnded(offset, total);
         } catch (error) {
           if (!isOtaError(error, 'network') || offset === 0) throw error;
           // Lost connection mid-stream: the same reader goes on from the byte it stopped at.
@@ -257,13 +246,11 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
         context.progress({ deploymentId: record.deploymentId, offset, total, received });
         await progress.maybeReport(offset, total);
       }
-      if (total !== undefined && offset !== total) {
-        throw new OtaError('network', `download: the body ended at byte ${offset}, expected ${total}`);
-      }
+      if (total !== undefined && offset !== total) throw bodyEnded(offset, total);
       const summary = await reader.end();
       const file = summary.files[0];
       if (module === undefined || download === undefined || file === undefined) {
-        throw new OtaError('artifact-format', `artifact "${summary.artifactName}": the payload has no file to install`);
+        throw new OtaError('artifact-format', `artifact "${summary.artifactName}": no payload file`);
       }
       await context.update({ checkpoint: undefined });
       return { module, download, fileName: file.name, fileSize: file.size };
@@ -281,6 +268,10 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
       await board.scheduler.sleep(waitMs);
     }
   }
+}
+
+function bodyEnded(offset: number, total: number): OtaError {
+  return unexpected('network', 'download: body', `${total} bytes`, offset);
 }
 
 function contentLength(response: HttpResponse): number | undefined {

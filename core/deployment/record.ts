@@ -96,57 +96,65 @@ export function decodeRecord(codec: StateCodec, bytes: Uint8Array): DeploymentRe
   return validateRecord(unframe(codec, bytes, 'deployment record'));
 }
 
-function fail(field: string, expected: string, actual: unknown): never {
-  const shown = typeof actual === 'string' ? JSON.stringify(actual.slice(0, 40)) : typeof actual;
-  throw new OtaError('storage-corrupt', `deployment record field "${field}": expected ${expected}, got ${shown}`);
-}
+type FieldCheck = readonly [expected: string, test: (value: unknown) => boolean];
 
-function isStringMap(value: unknown): value is Record<string, string> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
-}
+const isCount = (value: unknown): boolean => Number.isInteger(value) && (value as number) >= 0;
+const isText = (value: unknown): value is string => typeof value === 'string';
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const COUNT: FieldCheck = ['a count', isCount];
+const TEXT: FieldCheck = ['a string', isText];
+const NAME: FieldCheck = ['a non-empty string', (value) => isText(value) && value !== ''];
+const FLAG: FieldCheck = ['a boolean', (value) => typeof value === 'boolean'];
 
-function isCount(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+/** Every field, in the order checked; optional ones may be absent. */
+const REQUIRED: Readonly<Record<string, FieldCheck>> = {
+  v: [String(RECORD_VERSION), (value) => value === RECORD_VERSION],
+  state: ['a state name', isStateName],
+  storeCount: COUNT,
+  deploymentId: NAME,
+  artifactName: NAME,
+  uri: NAME,
+  fromVersion: NAME,
+  attempts: COUNT,
+};
+const OPTIONAL: Readonly<Record<string, FieldCheck>> = {
+  fileSize: COUNT,
+  toVersion: TEXT,
+  payloadType: TEXT,
+  error: TEXT,
+  fileName: TEXT,
+  provides: ['a map of strings', (value) => isObject(value) && Object.values(value).every(isText)],
+  clearsProvides: ['a list of strings or null', (value) => value === null || (Array.isArray(value) && value.every(isText))],
+  compressed: FLAG,
+  aborted: FLAG,
+  loop: FLAG,
+  finalStatus: ['success, failure or already-installed', (value) => value === 'success' || value === 'failure' || value === 'already-installed'],
+  checkpoint: ['an object', isObject],
+};
+const CHECKPOINT: Readonly<Record<string, FieldCheck>> = {
+  payloadIndex: COUNT,
+  fileName: ['a file name', NAME[1]],
+  fileOffset: COUNT,
+  artifactOffset: COUNT,
+};
+
+function check(value: Record<string, unknown>, fields: Readonly<Record<string, FieldCheck>>, optional: boolean, prefix = ''): void {
+  for (const [field, [expected, test]] of Object.entries(fields)) {
+    const actual = value[field];
+    if ((optional && actual === undefined) || test(actual)) continue;
+    const shown = isText(actual) ? JSON.stringify(actual.slice(0, 40)) : typeof actual;
+    throw new OtaError('storage-corrupt', `deployment record field "${prefix}${field}": expected ${expected}, got ${shown}`);
+  }
 }
 
 /** Field-by-field check of decoded data; unknown state names and versions are rejected by name. */
 export function validateRecord(value: unknown): DeploymentRecord {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('(record)', 'an object', value);
-  const r = value as Record<string, unknown>;
-  if (r.v !== RECORD_VERSION) fail('v', String(RECORD_VERSION), r.v);
-  if (!isStateName(r.state)) fail('state', 'a state name', r.state);
-  if (!isCount(r.storeCount)) fail('storeCount', 'a count', r.storeCount);
-  for (const field of ['deploymentId', 'artifactName', 'uri', 'fromVersion'] as const) {
-    if (typeof r[field] !== 'string' || r[field] === '') fail(field, 'a non-empty string', r[field]);
-  }
-  if (!isCount(r.attempts)) fail('attempts', 'a count', r.attempts);
-  if (r.fileSize !== undefined && !isCount(r.fileSize)) fail('fileSize', 'a count', r.fileSize);
-  for (const field of ['toVersion', 'payloadType', 'error', 'fileName'] as const) {
-    if (r[field] !== undefined && typeof r[field] !== 'string') fail(field, 'a string', r[field]);
-  }
-  if (r.provides !== undefined && !isStringMap(r.provides)) fail('provides', 'a map of strings', r.provides);
-  if (
-    r.clearsProvides !== undefined &&
-    r.clearsProvides !== null &&
-    !(Array.isArray(r.clearsProvides) && r.clearsProvides.every((g) => typeof g === 'string'))
-  ) {
-    fail('clearsProvides', 'a list of strings or null', r.clearsProvides);
-  }
-  for (const field of ['compressed', 'aborted', 'loop'] as const) {
-    if (r[field] !== undefined && typeof r[field] !== 'boolean') fail(field, 'a boolean', r[field]);
-  }
-  if (r.finalStatus !== undefined && r.finalStatus !== 'success' && r.finalStatus !== 'failure' && r.finalStatus !== 'already-installed') {
-    fail('finalStatus', 'success, failure or already-installed', r.finalStatus);
-  }
-  if (r.checkpoint !== undefined) {
-    const c = r.checkpoint as Record<string, unknown>;
-    if (typeof c !== 'object' || c === null) fail('checkpoint', 'an object', c);
-    if (!isCount(c.payloadIndex)) fail('checkpoint.payloadIndex', 'a count', c.payloadIndex);
-    if (typeof c.fileName !== 'string' || c.fileName === '') fail('checkpoint.fileName', 'a file name', c.fileName);
-    if (!isCount(c.fileOffset)) fail('checkpoint.fileOffset', 'a count', c.fileOffset);
-    if (!isCount(c.artifactOffset)) fail('checkpoint.artifactOffset', 'a count', c.artifactOffset);
-  }
-  return r as unknown as DeploymentRecord;
+  check({ '(record)': value }, { '(record)': ['an object', isObject] }, false);
+  const record = value as Record<string, unknown>;
+  check(record, REQUIRED, false);
+  check(record, OPTIONAL, true);
+  if (record.checkpoint !== undefined) check(record.checkpoint as Record<string, unknown>, CHECKPOINT, false, 'checkpoint.');
+  return record as unknown as DeploymentRecord;
 }
 
 /** The dependency-free codec: JSON as UTF-8. Boards pass the CBOR codec (smaller records). */
