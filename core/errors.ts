@@ -39,3 +39,12 @@ export function isOtaError(error: unknown, code?: OtaErrorCode): error is OtaErr
 export function unexpected(code: OtaErrorCode, where: string, expected: string, actual: unknown): OtaError {
   return new OtaError(code, `${where}: expected ${expected}, got ${actual}`);
 }
+
+/** A received value in a message: strings quoted and cut, others by kind. */
+export function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 40));
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
+}

@@ -1,7 +1,7 @@
 // The JSON files of header.tar: header-info, headers/NNNN/type-info and headers/NNNN/meta-data
 // (research/mender-protocol.md §1.6; mender-artifact's artifact/metadata.go).
 import { fromUtf8 } from '../bytes.ts';
-import { OtaError } from '../errors.ts';
+import { OtaError, describe } from '../errors.ts';
 import type { DependsMap, ProvidesMap } from './types.ts';
 
 export interface HeaderInfo {
@@ -20,8 +20,12 @@ export interface TypeInfo {
   readonly clearsProvides: string[] | undefined;
 }
 
-function fail(where: string, message: string): never {
-  throw new OtaError('artifact-format', `${where}: ${message}`);
+function fail(where: string, expected: string, actual?: unknown): never {
+  throw new OtaError('artifact-format', `${where}: expected ${expected}${actual === undefined ? '' : `, got ${describe(actual)}`}`);
+}
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function parseObject(bytes: Uint8Array, where: string): Record<string, unknown> {
@@ -29,37 +33,22 @@ function parseObject(bytes: Uint8Array, where: string): Record<string, unknown> 
   try {
     value = JSON.parse(fromUtf8(bytes));
   } catch (error) {
-    fail(where, `invalid JSON (${(error as Error).message})`);
+    throw new OtaError('artifact-format', `${where}: invalid JSON (${(error as Error).message})`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(where, `expected a JSON object, got ${describe(value)}`);
-  return value as Record<string, unknown>;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'string' ? `the string ${JSON.stringify(value.slice(0, 40))}` : `a ${typeof value}`;
+  if (!isMap(value)) fail(where, 'a JSON object', value);
+  return value;
 }
 
 function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }
 
-function stringMap(value: unknown, where: string): ProvidesMap {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(where, `expected an object, got ${describe(value)}`);
-  const out: ProvidesMap = {};
-  for (const [key, item] of Object.entries(value)) {
-    if (typeof item !== 'string') fail(`${where}.${key}`, `expected a string, got ${describe(item)}`);
-    out[key] = item;
-  }
-  return out;
-}
-
-function dependsMap(value: unknown, where: string): DependsMap {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(where, `expected an object, got ${describe(value)}`);
+/** provides (string values) or, with `lists`, depends (a string or a list of strings each). */
+function stringMap(value: unknown, where: string, lists = false): DependsMap {
+  if (!isMap(value)) fail(where, 'an object', value);
   const out: DependsMap = {};
   for (const [key, item] of Object.entries(value)) {
-    if (typeof item !== 'string' && !isStringArray(item)) fail(`${where}.${key}`, `expected a string or an array of strings, got ${describe(item)}`);
+    if (typeof item !== 'string' && !(lists && isStringArray(item))) fail(`${where}.${key}`, lists ? 'a string or strings' : 'a string', item);
     out[key] = typeof item === 'string' ? item : [...item];
   }
   return out;
@@ -72,42 +61,37 @@ function dependsMap(value: unknown, where: string): DependsMap {
 export function parseHeaderInfo(bytes: Uint8Array, where: string, augment = false): HeaderInfo {
   const json = parseObject(bytes, where);
   const payloads = json.payloads;
-  if (!Array.isArray(payloads) || payloads.length === 0) fail(`${where}.payloads`, `expected a non-empty array, got ${describe(payloads)}`);
+  if (!Array.isArray(payloads) || payloads.length === 0) fail(`${where}.payloads`, 'a non-empty array', payloads);
   const payloadTypes = payloads.map((payload: unknown, i: number) => {
-    if (typeof payload !== 'object' || payload === null) fail(`${where}.payloads[${i}]`, `expected an object, got ${describe(payload)}`);
+    if (!isMap(payload) && !Array.isArray(payload)) fail(`${where}.payloads[${i}]`, 'an object', payload);
     const type = (payload as Record<string, unknown>).type;
-    if (type !== null && typeof type !== 'string') fail(`${where}.payloads[${i}].type`, `expected a string or null, got ${describe(type)}`);
+    if (type !== null && typeof type !== 'string') fail(`${where}.payloads[${i}].type`, 'a string or null', type);
     return type as string | null;
   });
   if (augment) return { payloadTypes, provides: {}, depends: {} };
 
-  const provides = stringMap(json.artifact_provides ?? null, `${where}.artifact_provides`);
-  if (typeof provides.artifact_name !== 'string' || provides.artifact_name === '') {
-    fail(`${where}.artifact_provides.artifact_name`, 'expected a non-empty string');
-  }
-  const depends = dependsMap(json.artifact_depends ?? null, `${where}.artifact_depends`);
+  const provides = stringMap(json.artifact_provides ?? null, `${where}.artifact_provides`) as ProvidesMap;
+  if (typeof provides.artifact_name !== 'string' || provides.artifact_name === '') fail(`${where}.artifact_provides.artifact_name`, 'a non-empty string');
+  const depends = stringMap(json.artifact_depends ?? null, `${where}.artifact_depends`, true);
   for (const key of ['device_type', 'artifact_name', 'artifact_group']) {
-    if (depends[key] !== undefined && !Array.isArray(depends[key])) fail(`${where}.artifact_depends.${key}`, 'expected an array of strings');
+    if (depends[key] !== undefined && !Array.isArray(depends[key])) fail(`${where}.artifact_depends.${key}`, 'an array of strings');
   }
   const deviceTypes = depends.device_type;
-  if (!Array.isArray(deviceTypes) || deviceTypes.length === 0) {
-    fail(`${where}.artifact_depends.device_type`, 'expected a non-empty array of device types (Mender requires it)');
-  }
+  // Mender requires at least one device type.
+  if (!Array.isArray(deviceTypes) || deviceTypes.length === 0) fail(`${where}.artifact_depends.device_type`, 'a non-empty array of device types');
   return { payloadTypes, provides, depends };
 }
 
 export function parseTypeInfo(bytes: Uint8Array, where: string): TypeInfo {
   const json = parseObject(bytes, where);
   const type = json.type ?? null;
-  if (type !== null && typeof type !== 'string') fail(`${where}.type`, `expected a string or null, got ${describe(type)}`);
+  if (type !== null && typeof type !== 'string') fail(`${where}.type`, 'a string or null', type);
   const clears = json.clears_artifact_provides;
-  if (clears !== undefined && clears !== null && !isStringArray(clears)) {
-    fail(`${where}.clears_artifact_provides`, `expected an array of strings, got ${describe(clears)}`);
-  }
+  if (clears != null && !isStringArray(clears)) fail(`${where}.clears_artifact_provides`, 'an array of strings', clears);
   return {
     type,
-    provides: json.artifact_provides == null ? undefined : stringMap(json.artifact_provides, `${where}.artifact_provides`),
-    depends: json.artifact_depends == null ? undefined : dependsMap(json.artifact_depends, `${where}.artifact_depends`),
+    provides: json.artifact_provides == null ? undefined : (stringMap(json.artifact_provides, `${where}.artifact_provides`) as ProvidesMap),
+    depends: json.artifact_depends == null ? undefined : stringMap(json.artifact_depends, `${where}.artifact_depends`, true),
     clearsProvides: clears == null ? undefined : [...clears],
   };
 }

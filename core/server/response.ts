@@ -1,6 +1,8 @@
 // Reading small server answers: a bounded body read, status text for messages, and defensive JSON.
 import { concatBytes, fromUtf8 } from '../bytes.ts';
-import { OtaError, unexpected } from '../errors.ts';
+import { OtaError, describe, unexpected } from '../errors.ts';
+
+export { describe };
 import type { HttpResponse } from '../../platform/http.ts';
 
 /** Largest JSON/JWT answer we accept from the device API; deployments answers are < 2 KiB. */
@@ -78,12 +80,4 @@ export function stringField(object: Record<string, unknown>, path: string, key: 
 export function objectAnswer(body: unknown, endpoint: string): Record<string, unknown> {
   if (!isObject(body)) throw unexpected('http-status', `${endpoint}: HTTP 200 body`, 'an object', describe(body));
   return body;
-}
-
-export function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return JSON.stringify(value.slice(0, 40));
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
 }

@@ -231,7 +231,7 @@ describe('ArtifactReader: structure errors', () => {
     const original = tarSplit(tarSplit(base).find((e) => e.name === 'header.tar')!.data);
     const typeInfo = original.find((e) => e.name === 'headers/0000/type-info')!;
     const bad1 = await readError(tarArchive(withHeader([{ name: 'header-info', data: utf8('{"payloads":[{"type":"x"}],"artifact_provides":{"artifact_name":"n"},"artifact_depends":{}}') }, typeInfo])));
-    expect(bad1.message).toBe('header.tar/header-info.artifact_depends.device_type: expected a non-empty array of device types (Mender requires it)');
+    expect(bad1.message).toBe('header.tar/header-info.artifact_depends.device_type: expected a non-empty array of device types');
     const bad2 = await readError(tarArchive(withHeader([typeInfo, original[0]!])));
     expect(bad2.message).toBe('header.tar: expected header-info first, got "headers/0000/type-info"');
     const bad3 = await readError(tarArchive(withHeader([original[0]!])));

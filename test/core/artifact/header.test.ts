@@ -34,9 +34,9 @@ describe('header-info', () => {
     expect(err(() => parseHeaderInfo(utf8('{'), 'h'))).toMatch(/^h: invalid JSON/);
     expect(err(() => parseHeaderInfo(json([]), 'h'))).toBe('h: expected a JSON object, got an array');
     expect(err(() => parseHeaderInfo(json({ ...good, payloads: [] }), 'h'))).toBe('h.payloads: expected a non-empty array, got an array');
-    expect(err(() => parseHeaderInfo(json({ ...good, payloads: [{ type: 3 }] }), 'h'))).toBe('h.payloads[0].type: expected a string or null, got a number');
+    expect(err(() => parseHeaderInfo(json({ ...good, payloads: [{ type: 3 }] }), 'h'))).toBe('h.payloads[0].type: expected a string or null, got number 3');
     expect(err(() => parseHeaderInfo(json({ ...good, artifact_provides: {} }), 'h'))).toBe('h.artifact_provides.artifact_name: expected a non-empty string');
-    expect(err(() => parseHeaderInfo(json({ ...good, artifact_provides: { artifact_name: 1 } }), 'h'))).toBe('h.artifact_provides.artifact_name: expected a string, got a number');
+    expect(err(() => parseHeaderInfo(json({ ...good, artifact_provides: { artifact_name: 1 } }), 'h'))).toBe('h.artifact_provides.artifact_name: expected a string, got number 1');
     expect(err(() => parseHeaderInfo(json({ ...good, artifact_depends: { device_type: 'd1' } }), 'h'))).toBe('h.artifact_depends.device_type: expected an array of strings');
     expect(err(() => parseHeaderInfo(json({ ...good, artifact_depends: { device_type: [] } }), 'h'))).toMatch(/device_type: expected a non-empty array/);
   });
@@ -56,13 +56,13 @@ describe('type-info and meta-data', () => {
     });
     expect(parseTypeInfo(json({ type: null }), 't')).toEqual({ type: null, provides: undefined, depends: undefined, clearsProvides: undefined });
     expect(err(() => parseTypeInfo(json({ type: 'x', artifact_provides: { k: ['v'] } }), 't'))).toBe('t.artifact_provides.k: expected a string, got an array');
-    expect(err(() => parseTypeInfo(json({ type: 'x', artifact_depends: { k: [1] } }), 't'))).toBe('t.artifact_depends.k: expected a string or an array of strings, got an array');
+    expect(err(() => parseTypeInfo(json({ type: 'x', artifact_depends: { k: [1] } }), 't'))).toBe('t.artifact_depends.k: expected a string or strings, got an array');
     expect(err(() => parseTypeInfo(json({ type: 'x', clears_artifact_provides: 'x' }), 't'))).toMatch(/clears_artifact_provides: expected an array of strings/);
   });
 
   it('meta-data: empty means none; otherwise an object', () => {
     expect(parseMetaData(new Uint8Array(0), 'm')).toBeNull();
     expect(parseMetaData(json({ a: 1 }), 'm')).toEqual({ a: 1 });
-    expect(err(() => parseMetaData(json('s'), 'm'))).toBe('m: expected a JSON object, got the string "s"');
+    expect(err(() => parseMetaData(json('s'), 'm'))).toBe('m: expected a JSON object, got "s"');
   });
 });
