@@ -53,22 +53,17 @@ export function fromHex(hex: string): Uint8Array {
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
+/** Standard base64 (RFC 4648 §4) with padding. Small inputs only (signatures): a bit accumulator. */
 export function toBase64(bytes: Uint8Array): string {
   let out = '';
-  let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + B64[n & 63]!;
+  let bits = 0;
+  let acc = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    acc = ((acc << 8) | bytes[i]!) & 0xffff; // at most 14 bits are ever pending
+    for (bits += 8; bits >= 6; ) out += B64[(acc >> (bits -= 6)) & 63]!;
   }
-  const rest = bytes.length - i;
-  if (rest === 1) {
-    const n = bytes[i]! << 16;
-    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + '==';
-  } else if (rest === 2) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + '=';
-  }
-  return out;
+  if (bits > 0) out += B64[(acc << (6 - bits)) & 63]!;
+  return out + '='.repeat((4 - (out.length % 4)) % 4);
 }
 
 /** Standard base64 (RFC 4648 §4), padding required; ASCII whitespace is ignored, as Go's decoder does. */
@@ -77,18 +72,15 @@ export function fromBase64(text: string): Uint8Array {
   if (clean.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(clean)) {
     throw new TypeError(`"base64" expected RFC 4648 base64, got ${JSON.stringify(clean.slice(0, 16))}…`);
   }
-  const pad = clean.endsWith('==') ? 2 : clean.endsWith('=') ? 1 : 0;
-  const out = new Uint8Array((clean.length / 4) * 3 - pad);
+  const digits = clean.replace(/=+$/, '');
+  const out = new Uint8Array((digits.length * 3) >> 2); // whole bytes only: padding bits are dropped
+  let bits = 0;
+  let acc = 0;
   let o = 0;
-  for (let i = 0; i < clean.length; i += 4) {
-    const n =
-      (B64.indexOf(clean[i]!) << 18) |
-      (B64.indexOf(clean[i + 1]!) << 12) |
-      ((clean[i + 2] === '=' ? 0 : B64.indexOf(clean[i + 2]!)) << 6) |
-      (clean[i + 3] === '=' ? 0 : B64.indexOf(clean[i + 3]!));
-    if (o < out.length) out[o++] = n >> 16;
-    if (o < out.length) out[o++] = (n >> 8) & 255;
-    if (o < out.length) out[o++] = n & 255;
+  for (let i = 0; i < digits.length; i++) {
+    acc = ((acc << 6) | B64.indexOf(digits[i]!)) & 0xfff;
+    bits += 6;
+    if (bits >= 8) out[o++] = acc >> (bits -= 8);
   }
   return out;
 }
