@@ -105,6 +105,14 @@ const probes: Record<string, (args: Record<string, unknown>) => Record<string, O
       notGzip: run(new Uint8Array(20), 4096),
     };
   },
+  gunzipOnce: (args) => ({
+    whole: attempt(() => {
+      const stream = inflateNative.gunzip();
+      const out = stream.push(args.gzip as Uint8Array);
+      stream.end();
+      return out.length;
+    }),
+  }),
 };
 
 const runner = createJobRunner({

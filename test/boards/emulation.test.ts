@@ -74,6 +74,12 @@ describe('Moddable emulations on the esp32 board (ESP-IDF model)', () => {
     expect(r.truncated).toMatchObject({ error: 'OtaError', code: 'artifact-format', message: expect.stringMatching(/truncated/) });
     expect(r.notGzip).toMatchObject({ error: 'OtaError', code: 'artifact-format', message: expect.stringMatching(/magic/) });
   });
+
+  it('the gunzip binding joins thousands of 1 KiB native pieces from one push (zero-filled padding) without overflowing the XS stack', async () => {
+    const zeros = new Uint8Array(4 << 20); // 4 MiB → 4096 pieces, all from the one push
+    const r = await probe('gunzipOnce', { gzip: new Uint8Array(gzipSync(zeros)) });
+    expect(r.whole).toEqual({ ok: zeros.length });
+  });
 });
 
 describe('the ESP32 slot writer erases ahead in 64 KiB blocks', () => {
