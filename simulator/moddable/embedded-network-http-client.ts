@@ -5,6 +5,7 @@
 // no timeouts and no per-request cancel (client.close() cancels everything). Callbacks never run
 // inside the caller's call. The bytes travel through Node's HTTP stack (host.ts), TLS included:
 // `socket.io` TLSSocket means https, its `secure.certificate` (DER) the CA to trust.
+import { concatBytes } from '../../core/bytes.ts';
 import type { RemoteRef } from '../xs/guest/bridge.ts';
 import { bytesOf, native, nativeAsync, nativeOn } from './guest-bridge.ts';
 import { TCP, TLSSocket } from './sockets.ts';
@@ -68,7 +69,7 @@ class HTTPRequest {
           method: options.method ?? 'GET',
           path: options.path ?? '/',
           headers: [...headers],
-          body: this.#bodyLength === 0 ? undefined : joinAll(this.#body),
+          body: this.#bodyLength === 0 ? undefined : concatBytes(...this.#body),
         },
       )) as HostResponse;
     } catch (error) {
@@ -232,16 +233,4 @@ export default class HTTPClient {
     if (this.#queue[0] === request) this.#queue.shift();
     void this.#next();
   }
-}
-
-function joinAll(parts: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const part of parts) total += part.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }

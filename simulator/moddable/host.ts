@@ -4,7 +4,9 @@
 // key-value survive resets exactly as the simulator's do, and a power cut or restart halts XS.
 import { createHash, type Hash } from 'node:crypto';
 import { Inflate as FflateInflate } from 'fflate';
+import { concatBytes } from '../../core/bytes.ts';
 import { OtaError, isOtaError } from '../../core/errors.ts';
+import { fflateTail } from '../../platform/inflate-fflate.ts';
 import { readTrailer, trailerLayoutFor, writeImageOk, writeMagic, writeSwapInfo } from '../../platform/mcuboot-trailer.ts';
 import type { Flash } from '../../platform/flash.ts';
 import type { HttpResponse } from '../../platform/http.ts';
@@ -219,9 +221,8 @@ class HostStorage {
 
 /**
  * miniz's inflate as the SDK drives it, over fflate's streaming Inflate (native code from XS's point
- * of view either way). fflate does not report where the deflate stream ended; its own Gunzip reads
- * these fields, as platform/inflate-fflate.ts does: `s.f` final block seen, `s.l` block in
- * progress, `s.p` bit position in the buffered input `p`.
+ * of view either way). fflate does not report where the deflate stream ended: fflateTail
+ * (platform/inflate-fflate.ts) reads it from fflate's internals.
  */
 class HostInflate {
   readonly #inflater: FflateInflate;
@@ -242,7 +243,6 @@ class HostInflate {
     if (this.#ended) throw nativeError('closed');
     const skip = Math.min(this.#headerLeft, bytes.length);
     this.#headerLeft -= skip;
-    const internals = this.#inflater as unknown as { s: { f?: number; l?: unknown; p?: number }; p: Uint8Array };
     this.#pieces = [];
     try {
       this.#inflater.push(bytes.subarray(skip), false);
@@ -250,14 +250,14 @@ class HostInflate {
       this.#ended = true;
       throw nativeError('bad zlib data');
     }
-    const ended = Boolean(internals.s.f && !internals.s.l);
+    const tail = fflateTail(this.#inflater);
+    const ended = tail !== undefined;
     let remaining = 0;
     if (ended) {
       this.#ended = true;
-      const rest = internals.p.length - (((internals.s.p ?? 0) + 7) >> 3);
-      remaining = Math.max(0, Math.min(rest, bytes.length) - (this.#zlibHeader ? 4 : 0));
+      remaining = Math.max(0, Math.min(tail.length, bytes.length) - (this.#zlibHeader ? 4 : 0));
     }
-    const out = joinPieces(this.#pieces);
+    const out = this.#pieces.length === 1 ? this.#pieces[0]! : concatBytes(...this.#pieces);
     const pieces: Uint8Array[] = [];
     for (let at = 0; at < out.length; at += INFLATE_PIECE_BYTES) pieces.push(out.subarray(at, at + INFLATE_PIECE_BYTES));
     return { pieces, remaining, ended };
@@ -266,17 +266,6 @@ class HostInflate {
   close(): void {
     this.#ended = true;
   }
-}
-
-function joinPieces(pieces: Uint8Array[]): Uint8Array {
-  if (pieces.length === 1) return pieces[0]!;
-  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const piece of pieces) {
-    out.set(piece, at);
-    at += piece.length;
-  }
-  return out;
 }
 
 class HostHash {
