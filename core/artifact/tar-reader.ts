@@ -83,7 +83,7 @@ export class TarReader {
   /** Jumps `count` bytes forward inside the current entry's content (bytes the caller already has). */
   skipContent(count: number): void {
     if (this.#state !== 'content' || count < 0 || count > this.#remaining) {
-      throw new RangeError(`"count" expected 0-${this.#state === 'content' ? this.#remaining : 0} content bytes to skip, got ${count}`);
+      throw new RangeError(`"count" expected 0-${this.#state === 'content' ? this.#remaining : 0}, got ${count}`);
     }
     this.#remaining -= count;
     this.#position += count;
@@ -165,8 +165,8 @@ export class TarReader {
     if (this.#state === 'end') return;
     if (this.#state === 'header' && this.#blockLength === 0 && this.#nextName === undefined && this.#nextSize === undefined) return;
     if (this.#state === 'zero' && this.#blockLength === 0) return;
-    const where = this.#entry && (this.#state === 'content' || this.#state === 'padding') ? ` inside entry "${this.#entry.name}"` : '';
-    throw this.#error(`truncated: the stream ended at byte ${this.#position}${where}`);
+    const where = this.#entry && (this.#state === 'content' || this.#state === 'padding') ? ` in "${this.#entry.name}"` : '';
+    throw this.#error(`truncated at byte ${this.#position}${where}`);
   }
 
   #error(message: string): OtaError {
@@ -196,7 +196,7 @@ export class TarReader {
 
     if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
       if (size > TAR_META_MAX_BYTES) {
-        throw this.#error(`tar header at byte ${headerAt}: ${type === 'L' || type === 'K' ? 'GNU long name' : 'pax header'} of ${size} bytes exceeds the ${TAR_META_MAX_BYTES}-byte limit`);
+        throw this.#error(`tar header at byte ${headerAt}: ${type === 'L' || type === 'K' ? 'GNU long name' : 'pax header'} of ${size} bytes, over ${TAR_META_MAX_BYTES}`);
       }
       this.#nextSize = undefined;
       this.#metaType = type;
@@ -271,14 +271,15 @@ export class TarReader {
     let i = 0;
     while (i < bytes.length) {
       const space = bytes.indexOf(0x20, i);
-      if (space < 0 || space - i > 12) throw this.#error(`pax header at byte ${at + i}: malformed record length`);
-      const length = Number(decodeOr(bytes.subarray(i, space), () => this.#error(`pax header at byte ${at + i}: malformed record`)));
+      const malformed = () => this.#error(`pax header at byte ${at + i}: malformed record`);
+      if (space < 0 || space - i > 12) throw malformed();
+      const length = Number(decodeOr(bytes.subarray(i, space), malformed));
       if (!Number.isSafeInteger(length) || length <= space - i + 1 || i + length > bytes.length || bytes[i + length - 1] !== 0x0a) {
         throw this.#error(`pax header at byte ${at + i}: malformed record of length ${length}`);
       }
-      const record = decodeOr(bytes.subarray(space + 1, i + length - 1), () => this.#error(`pax header at byte ${at + i}: record is not UTF-8`));
+      const record = decodeOr(bytes.subarray(space + 1, i + length - 1), malformed);
       const eq = record.indexOf('=');
-      if (eq <= 0) throw this.#error(`pax header at byte ${at + i}: record without "key="`);
+      if (eq <= 0) throw malformed();
       const key = record.slice(0, eq);
       const value = record.slice(eq + 1);
       if (key === 'path') this.#nextName = value;

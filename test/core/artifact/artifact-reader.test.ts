@@ -215,8 +215,8 @@ describe('ArtifactReader: structure errors', () => {
   });
 
   it('truncation: inside an entry and before the header', async () => {
-    expect((await readError(base.subarray(0, 1500))).message).toBe('artifact: truncated: the stream ended at byte 1500');
-    expect((await readError(base.subarray(0, 1600))).message).toBe('artifact: truncated: the stream ended at byte 1600 inside entry "manifest"');
+    expect((await readError(base.subarray(0, 1500))).message).toBe('artifact: truncated at byte 1500');
+    expect((await readError(base.subarray(0, 1600))).message).toBe('artifact: truncated at byte 1600 in "manifest"');
     const manifestEnd = 1536 + Math.ceil(tarSplit(base)[1]!.data.length / 512) * 512;
     expect((await readError(base.subarray(0, manifestEnd))).message).toBe(`artifact: truncated at byte ${manifestEnd}, before the header`);
   });

@@ -133,7 +133,7 @@ describe('TarReader', () => {
     expect((await tarError(zeroThenData)).message).toBe('test.tar: tar header at byte 512: expected a second zero block, got data');
 
     const bigPax = concatBytes(tarHeader('p', TAR_META_MAX_BYTES + 1, 'x'), new Uint8Array(1024));
-    expect((await tarError(bigPax)).message).toMatch(/pax header of 8193 bytes exceeds the 8192-byte limit/);
+    expect((await tarError(bigPax)).message).toMatch(/pax header of 8193 bytes, over 8192/);
 
     const badPax = tarArchive([{ name: 'p', data: utf8('99 path=x\n'), type: 'x' }, { name: 'y', data: utf8('1') }]);
     expect((await tarError(badPax)).message).toMatch(/pax header at byte 512: malformed record of length 99/);
@@ -144,8 +144,8 @@ describe('TarReader', () => {
     const notUtf8 = concatBytes(tarHeader('x', 0, '0', (b) => (b[0] = 0xff)), new Uint8Array(1024));
     expect((await tarError(notUtf8)).message).toBe('test.tar: tar header at byte 0: name is not UTF-8');
 
-    expect((await tarError(simple.subarray(0, 600))).message).toBe('test.tar: truncated: the stream ended at byte 600 inside entry "a"');
-    expect((await tarError(simple.subarray(0, 100))).message).toBe('test.tar: truncated: the stream ended at byte 100');
+    expect((await tarError(simple.subarray(0, 600))).message).toBe('test.tar: truncated at byte 600 in "a"');
+    expect((await tarError(simple.subarray(0, 100))).message).toBe('test.tar: truncated at byte 100');
   });
 
   it('pause() stops the current chunk and skipContent() jumps inside an entry', async () => {
