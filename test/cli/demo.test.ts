@@ -1,25 +1,11 @@
 // `ota-mcu demo` (npm start) and each scenario, as CI runs them: the exit code says whether the run
 // ended as it should, and the output tells the story (states, reset, summary).
 import { describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { runScenario } from '../../simulator/demo/scenario.ts';
+import { spawnCli } from './cli-harness.ts';
 
-const BIN = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../bin/ota-mcu.mjs');
-
-function demo(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, 'demo', ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    child.on('error', fail);
-    child.on('close', (status) => done({ status, stdout, stderr }));
-  });
-}
+const demo = (args: string[]) => spawnCli('demo', args, 120_000);
 
 describe('ota-mcu demo', () => {
   it('runs the update with no arguments: states live, the reset, the confirm, a summary; exit 0', async () => {

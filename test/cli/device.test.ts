@@ -1,31 +1,21 @@
 // `ota-mcu device`: a simulated device in a state directory, across process restarts, against the
 // dev server; --once prints the running version last. STM32 (MCUboot) and ESP32 (ESP-IDF OTA).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { writeArtifact } from '../../simulator/artifact-writer.ts';
 import { buildEspAppImage } from '../../simulator/esp-app-image-builder.ts';
 import { buildMcubootImage } from '../../simulator/mcuboot-imgtool.ts';
 import { Management } from '../../simulator/demo/management.ts';
 import { startServer, type RunningServer } from '../../simulator/server/server.ts';
+import { spawnCli } from './cli-harness.ts';
 
-const BIN = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../bin/ota-mcu.mjs');
-
-/** Runs the CLI in a child process, asynchronously: the dev server answers from this process. */
-function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string; last: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, 'device', ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    child.on('error', fail);
-    child.on('close', (status) => done({ status, stdout, stderr, last: stdout.trimEnd().split('\n').at(-1) ?? '' }));
-  });
+/** `last`: the final line of stdout (--once prints the running version last). */
+async function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string; last: string }> {
+  const result = await spawnCli('device', args, 60_000);
+  return { ...result, last: result.stdout.trimEnd().split('\n').at(-1) ?? '' };
 }
 
 describe('ota-mcu device', () => {

@@ -4,22 +4,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { run } from '../../simulator/cli/inspect.ts';
+import { runCli } from './cli-harness.ts';
 import { writeArtifact, writeArtifactTo } from '../../simulator/artifact-writer.ts';
 import { ArtifactReader } from '../../core/artifact/artifact-reader.ts';
 import { MENDER_FIXTURES } from '../vectors.ts';
 
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    return { code: await run(argv), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const cli = (argv: string[]) => runCli(run, argv);
 const fixture = (name: string) => resolve(MENDER_FIXTURES, name);
 const oneLine = (text: string) => expect(text.trimEnd().split('\n')).toHaveLength(1);
 const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
