@@ -11,6 +11,7 @@ import { build } from 'esbuild';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { XS_ESBUILD_OPTIONS } from './build.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -48,18 +49,8 @@ export async function bundleBoard(board) {
   if (!BOARDS.includes(board)) throw new TypeError(`board expected one of ${BOARDS.join(', ')}, got ${JSON.stringify(board)}`);
   const result = await build({
     entryPoints: [join(ROOT, 'boards', board, 'main.ts')],
-    bundle: true,
+    ...XS_ESBUILD_OPTIONS,
     format: 'esm',
-    platform: 'neutral',
-    target: 'es2022',
-    mainFields: ['module', 'main'],
-    conditions: ['import', 'module', 'default'],
-    absWorkingDir: ROOT,
-    write: false,
-    logLevel: 'silent',
-    legalComments: 'none',
-    // XS rejects a class's own name in its static field initializers (noble-curves' Point.BASE).
-    supported: { 'class-static-field': false },
     plugins: [
       {
         name: 'moddable-externals',

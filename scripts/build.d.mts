@@ -1,4 +1,7 @@
 // Types for scripts/build.mjs (plain JS so that `node scripts/build.mjs` runs without a loader).
+import type { BuildOptions } from 'esbuild';
+/** The esbuild options every bundle for XS shares; each build adds entry, format and plugins. */
+export declare const XS_ESBUILD_OPTIONS: Readonly<BuildOptions & { write: false }>;
 export declare const PORTABLE_PACKAGES: string[];
 export declare const PORTABLE_MODULES: string[];
 export interface Bundles {

@@ -28,7 +28,11 @@ export const PORTABLE_MODULES = [
   'platform/boot-control-mcuboot.ts',
 ];
 
-const common = {
+/**
+ * The esbuild options every bundle for XS shares (this file's, the board apps of build-board.mjs,
+ * the Moddable guest of simulator/moddable/bundle.ts); each adds entry, format and plugins.
+ */
+export const XS_ESBUILD_OPTIONS = Object.freeze({
   bundle: true,
   target: 'es2022',
   platform: 'neutral',
@@ -42,7 +46,7 @@ const common = {
   // XS refuses a class's own name inside its static field initializers (noble-curves' Point.BASE):
   // esbuild lowers static fields to assignments after the class.
   supported: { 'class-static-field': false },
-};
+});
 
 /**
  * The core alone: platform/ modules the core imports (noble signer, MCUboot image checks, ...) are
@@ -78,7 +82,7 @@ function portableEntry() {
  */
 export async function buildBundles() {
   const coreOptions = {
-    ...common,
+    ...XS_ESBUILD_OPTIONS,
     entryPoints: ['core/index.ts'],
     format: 'esm',
     external: PORTABLE_PACKAGES.map((p) => `${p}*`),
@@ -86,7 +90,7 @@ export async function buildBundles() {
   };
   const entry = portableEntry();
   const portableOptions = {
-    ...common,
+    ...XS_ESBUILD_OPTIONS,
     stdin: { contents: entry.contents, resolveDir: ROOT, sourcefile: 'portable-entry.ts', loader: 'ts' },
     format: 'esm',
   };
@@ -97,7 +101,7 @@ export async function buildBundles() {
     build({ ...portableOptions, minify: true }).then(text),
     // Not minified: XS error messages and stack names stay readable; the meter counts operations,
     // which minification does not change.
-    build({ ...common, entryPoints: ['simulator/xs/guest/main.ts'], format: 'iife' }).then(text),
+    build({ ...XS_ESBUILD_OPTIONS, entryPoints: ['simulator/xs/guest/main.ts'], format: 'iife' }).then(text),
   ]);
   const bytes = (s) => new TextEncoder().encode(s).length;
   return {

@@ -6,6 +6,7 @@ import { build, type Plugin } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { XS_ESBUILD_OPTIONS } from '../../scripts/build.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
@@ -74,17 +75,8 @@ export function moddableGuestScript(board: ModdableBoardName, entry = join(HERE,
   if (script === undefined) {
     script = build({
       entryPoints: [entry],
-      bundle: true,
+      ...XS_ESBUILD_OPTIONS,
       format: 'iife',
-      target: 'es2022',
-      platform: 'neutral',
-      mainFields: ['module', 'main'],
-      conditions: ['import', 'module', 'default'],
-      absWorkingDir: ROOT,
-      write: false,
-      logLevel: 'silent',
-      // XS rejects a class's own name in its static field initializers (noble-curves' Point.BASE).
-      supported: { 'class-static-field': false },
       plugins: [moddablePlugin(board)],
     }).then((result) => result.outputFiles[0]!.text);
     scripts.set(key, script);
