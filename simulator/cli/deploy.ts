@@ -2,8 +2,9 @@
 // through the management API and creates a deployment of it; prints the deployment id.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ManagementClient, describeFailure } from '../server/management-client.ts';
+import { describeFailure } from '../server/management-client.ts';
 import { readArtifactFacts } from '../server/artifact-facts.ts';
+import { SERVER_OPTIONS, managementClient } from './server-flags.ts';
 
 const USAGE = 'usage: ota-mcu deploy --server URL ARTIFACT [--device ID]... [--all] [--ca PEM]\n';
 
@@ -13,10 +14,9 @@ export async function run(argv: string[]): Promise<number> {
       args: argv,
       allowPositionals: true,
       options: {
-        server: { type: 'string' },
+        ...SERVER_OPTIONS,
         device: { type: 'string', multiple: true },
         all: { type: 'boolean' },
-        ca: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -24,13 +24,12 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     }
-    if (values.server === undefined) throw new Error('--server URL is required');
+    const client = managementClient(values);
     if (positionals.length !== 1) throw new Error(`expected one ARTIFACT, got ${positionals.length}`);
     const devices = values.device ?? [];
     if (!values.all && devices.length === 0) throw new Error('give --device ID (repeatable) or --all');
     if (values.all && devices.length > 0) throw new Error('give --device or --all, not both');
     const artifact = readFileSync(positionals[0]!);
-    const client = new ManagementClient({ serverUrl: values.server, ...(values.ca !== undefined ? { ca: readFileSync(values.ca, 'utf8') } : {}) });
 
     const upload = await client.uploadArtifact(artifact);
     let artifactName: string;

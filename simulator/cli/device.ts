@@ -21,6 +21,7 @@ import { shortVersion } from '../demo/lab.ts';
 import { Renderer } from '../demo/render.ts';
 import { buildEspAppImage } from '../esp-app-image-builder.ts';
 import { buildMcubootImage } from '../mcuboot-imgtool.ts';
+import { SERVER_OPTIONS, readCa, requireServer } from './server-flags.ts';
 
 const DEFAULT_POLL_SECONDS = 30;
 
@@ -52,7 +53,7 @@ function parse(argv: string[]): DeviceArgs {
     args: argv,
     allowPositionals: false,
     options: {
-      server: { type: 'string' },
+      ...SERVER_OPTIONS,
       state: { type: 'string' },
       board: { type: 'string' },
       'device-type': { type: 'string' },
@@ -60,20 +61,19 @@ function parse(argv: string[]): DeviceArgs {
       'boot-key': { type: 'string' },
       'artifact-key': { type: 'string' },
       'tenant-token': { type: 'string' },
-      ca: { type: 'string' },
       'allow-http': { type: 'boolean' },
       once: { type: 'boolean' },
       'poll-interval': { type: 'string' },
     },
   });
-  if (values.server === undefined) throw new Error('--server URL is required');
+  const server = requireServer(values);
   if (values.state === undefined) throw new Error('--state DIR is required');
   const board = values.board ?? 'stm32';
   if (board !== 'esp32' && board !== 'stm32') throw new Error(`--board expected esp32 or stm32, got "${board}"`);
   const pollSeconds = values['poll-interval'] === undefined ? DEFAULT_POLL_SECONDS : Number(values['poll-interval']);
   if (!Number.isFinite(pollSeconds) || pollSeconds <= 0) throw new Error(`--poll-interval expected seconds > 0, got "${values['poll-interval']}"`);
   return {
-    server: values.server,
+    server,
     state: values.state,
     board,
     deviceType: values['device-type'] ?? `ota-mcu-sim-${board}`,
@@ -81,7 +81,7 @@ function parse(argv: string[]): DeviceArgs {
     bootKey: values['boot-key'] === undefined ? undefined : readKey(values['boot-key'], '--boot-key'),
     artifactKey: values['artifact-key'] === undefined ? undefined : readKey(values['artifact-key'], '--artifact-key'),
     tenantToken: values['tenant-token'],
-    ca: values.ca === undefined ? undefined : readFileSync(values.ca, 'utf8'),
+    ca: readCa(values),
     allowHttp: values['allow-http'] === true,
     once: values.once === true,
     pollSeconds,

@@ -2,9 +2,8 @@
 // one deployment with its per-device statuses. --json prints one object in Mender's shapes:
 // {"devices": [devauth Device], "deployments": [DeploymentV1]} or
 // {"deployment": DeploymentV1, "devices": [DeviceWithImage]}.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ManagementClient } from '../server/management-client.ts';
+import { SERVER_OPTIONS, managementClient } from './server-flags.ts';
 
 const USAGE = 'usage: ota-mcu status --server URL [--deployment ID] [--json] [--ca PEM]\n';
 
@@ -35,10 +34,9 @@ export async function run(argv: string[]): Promise<number> {
       args: argv,
       allowPositionals: true,
       options: {
-        server: { type: 'string' },
+        ...SERVER_OPTIONS,
         deployment: { type: 'string' },
         json: { type: 'boolean' },
-        ca: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -46,9 +44,8 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     }
-    if (values.server === undefined) throw new Error('--server URL is required');
+    const client = managementClient(values);
     if (positionals.length > 0) throw new Error(`unexpected argument ${JSON.stringify(String(positionals[0]))}`);
-    const client = new ManagementClient({ serverUrl: values.server, ...(values.ca !== undefined ? { ca: readFileSync(values.ca, 'utf8') } : {}) });
     if (values.deployment !== undefined) {
       const id = encodeURIComponent(values.deployment);
       const deployment = await client.getJson<Deployment>(`/api/management/v1/deployments/deployments/${id}`);
