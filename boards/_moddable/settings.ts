@@ -25,6 +25,26 @@ export interface BoardSettings {
   readonly dnsServers?: readonly string[];
   /** Allow http:// server URLs (lab setups only). */
   readonly allowHttp?: boolean;
+  /** Where the client's records live: an NVS namespace (ESP32, ≤ 15 characters) or a Zephyr settings subtree. */
+  readonly keyValuePath?: string;
+}
+
+/** What every Moddable board's createBoard takes from the settings; a board adds its own (slot labels…). */
+export interface ModdableBoardConfig {
+  readonly keyValuePath?: string;
+  readonly dnsServers?: readonly string[];
+  /** PEM trusted for https when a request brings none. */
+  readonly ca?: string;
+  readonly identity?: Readonly<Record<string, string>>;
+}
+
+export function boardConfigFrom(settings: BoardSettings): ModdableBoardConfig {
+  return {
+    ...(settings.keyValuePath ? { keyValuePath: settings.keyValuePath } : {}),
+    ...(settings.dnsServers ? { dnsServers: settings.dnsServers } : {}),
+    ...(settings.serverCaPem ? { ca: settings.serverCaPem } : {}),
+    ...(settings.identity ? { identity: settings.identity } : {}),
+  };
 }
 
 /**

@@ -5,25 +5,15 @@ import { createEspOtaModule } from '../../core/modules/esp-ota.ts';
 import type { UpdateModule } from '../../core/modules/update-module.ts';
 import type { Board } from '../../platform/board.ts';
 import type { ResetReason } from '../../platform/system.ts';
-import { verifierNoble } from '../../platform/verifier-noble.ts';
-import { sha256Crypt } from '../_moddable/digest.ts';
 import { PartitionFlash } from '../_moddable/flash.ts';
-import { createModdableHttp } from '../_moddable/http.ts';
-import { inflateNative } from '../_moddable/inflate.ts';
 import { StorageKeyValue } from '../_moddable/key-value.ts';
-import { createTimerScheduler } from '../_moddable/scheduler.ts';
+import type { ModdableBoardConfig } from '../_moddable/settings.ts';
+import { sharedBindings } from '../_moddable/shared-bindings.ts';
 import { createModdableSystem } from '../_moddable/system.ts';
 import { createEspOtaBootControl, type EspOtaNatives } from './boot-control-esp-ota.ts';
 
-export interface Esp32BoardConfig {
-  /** NVS namespace of the client's records (≤ 15 characters). */
-  readonly keyValuePath?: string;
-  readonly dnsServers?: readonly string[];
-  /** PEM trusted for https when a request brings none. */
-  readonly ca?: string;
-  /** Identity attributes; default { mac: the Wi-Fi station MAC }. */
-  readonly identity?: Readonly<Record<string, string>>;
-}
+/** keyValuePath: the NVS namespace (≤ 15 characters); identity: default { mac: the Wi-Fi station MAC }. */
+export type Esp32BoardConfig = ModdableBoardConfig;
 
 /**
  * esp_partition_write has no alignment rule on plain flash, but with flash encryption it needs
@@ -67,13 +57,9 @@ export function createBoard(config: Esp32BoardConfig = {}): Board {
     name: 'esp32',
     identity: Object.freeze({ ...(config.identity ?? { mac: readMac(ffi) }) }),
     inventory: Object.freeze({ cpu: 'esp32', bootloader: 'esp-idf', slot_bytes: nextota.byteLength, flash_sector_bytes: nextota.sectorBytes }),
-    http: createModdableHttp({ dnsServers: config.dnsServers ?? ['1.1.1.1'], ...(config.ca ? { ca: config.ca } : {}) }),
-    scheduler: createTimerScheduler(),
+    ...sharedBindings(config),
     bootControl: createEspOtaBootControl({ running, nextota, natives }),
     keyValue: new StorageKeyValue({ path: config.keyValuePath ?? 'ota-mcu', maxValueBytes: MAX_VALUE_BYTES }),
-    sha256: sha256Crypt,
-    verifier: verifierNoble,
-    inflate: inflateNative,
     system: createModdableSystem({
       restart(): never {
         System.restart(); // esp_restart(): does not return

@@ -6,26 +6,19 @@ import { createZephyrImageModule } from '../../core/modules/zephyr-image.ts';
 import type { UpdateModule } from '../../core/modules/update-module.ts';
 import type { Board } from '../../platform/board.ts';
 import type { ResetReason } from '../../platform/system.ts';
-import { verifierNoble } from '../../platform/verifier-noble.ts';
 import { sha256Crypt } from '../_moddable/digest.ts';
 import { PartitionFlash } from '../_moddable/flash.ts';
-import { createModdableHttp } from '../_moddable/http.ts';
-import { inflateNative } from '../_moddable/inflate.ts';
 import { StorageKeyValue } from '../_moddable/key-value.ts';
-import { createTimerScheduler } from '../_moddable/scheduler.ts';
+import type { ModdableBoardConfig } from '../_moddable/settings.ts';
+import { sharedBindings } from '../_moddable/shared-bindings.ts';
 import { createModdableSystem } from '../_moddable/system.ts';
 import { createZephyrBootControl } from './boot-control-zephyr.ts';
 
-export interface Stm32BoardConfig {
+/** keyValuePath: the Zephyr settings subtree; identity: default { device_id: the MCU's unique ID (hwinfo) }. */
+export interface Stm32BoardConfig extends ModdableBoardConfig {
   /** Devicetree labels of the MCUboot slots (slot0_partition / slot1_partition). */
   readonly primaryLabel?: string;
   readonly secondaryLabel?: string;
-  /** Zephyr settings subtree of the client's records. */
-  readonly keyValuePath?: string;
-  readonly dnsServers?: readonly string[];
-  readonly ca?: string;
-  /** Identity attributes; default { device_id: the MCU's unique ID (hwinfo) }. */
-  readonly identity?: Readonly<Record<string, string>>;
 }
 
 const SYS_REBOOT_COLD = 1;
@@ -55,8 +48,7 @@ export function createBoard(config: Stm32BoardConfig = {}): Board {
     name: 'stm32',
     identity: Object.freeze({ ...(config.identity ?? { device_id: readDeviceId(ffi) }) }),
     inventory: Object.freeze({ cpu: 'stm32', bootloader: 'mcuboot', slot_bytes: secondary.byteLength, flash_sector_bytes: secondary.sectorBytes }),
-    http: createModdableHttp({ dnsServers: config.dnsServers ?? ['1.1.1.1'], ...(config.ca ? { ca: config.ca } : {}) }),
-    scheduler: createTimerScheduler(),
+    ...sharedBindings(config),
     bootControl: createZephyrBootControl({
       primary,
       secondary,
@@ -67,9 +59,6 @@ export function createBoard(config: Stm32BoardConfig = {}): Board {
       },
     }),
     keyValue: new StorageKeyValue({ path: config.keyValuePath ?? 'ota-mcu', maxValueBytes: MAX_VALUE_BYTES }),
-    sha256: sha256Crypt,
-    verifier: verifierNoble,
-    inflate: inflateNative,
     system: createModdableSystem({
       restart(): never {
         ffi.sys_reboot(SYS_REBOOT_COLD); // Zephyr's System.restart() only loops
