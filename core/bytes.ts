@@ -3,8 +3,8 @@
 // Made on first use, not at module load: Moddable provides TextEncoder/TextDecoder as modules
 // ("text/encoder", "text/decoder") that a board installs as globals in main before starting the
 // client, and a preloaded module must not construct objects at load time.
-let encoder: TextEncoder | undefined;
-let decoder: TextDecoder | undefined;
+let encoder: InstanceType<typeof TextEncoder> | undefined;
+let decoder: InstanceType<typeof TextDecoder> | undefined;
 
 export function utf8(text: string): Uint8Array {
   return (encoder ??= new TextEncoder()).encode(text);
