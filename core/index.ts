@@ -3,7 +3,7 @@
 export { OtaError, isOtaError, type OtaErrorCode } from './errors.ts';
 export { DeviceApi, type DeviceApiOptions, type DeviceState, type DeploymentInstructions, type DeploymentStatus } from './server/device-api.ts';
 export { DEFAULT_POLL_INTERVALS, type PollIntervals } from './server/backoff.ts';
-export { ArtifactReader, type ArtifactReaderOptions, type ResumePoint } from './artifact/artifact-reader.ts';
+export { createArtifactReader, type ArtifactReader, type ArtifactReaderOptions, type ResumePoint } from './artifact/artifact-reader.ts';
 export { applyClearsProvides, checkDepends, isDeviceTypeCompatible } from './artifact/compatibility.ts';
 export type { ArtifactHead, ArtifactSummary, PayloadFile, PayloadInfo, PayloadSink, ProvidesMap, DependsMap } from './artifact/types.ts';
 export { createClient, type Client, type RunOnceResult } from './client.ts';

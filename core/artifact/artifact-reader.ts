@@ -9,7 +9,7 @@ import { equalBytes, fromBase64, fromUtf8, toHex } from '../bytes.ts';
 import { OtaError, isOtaError, unexpected } from '../errors.ts';
 import { parseHeaderInfo, parseMetaData, parseTypeInfo, type HeaderInfo, type TypeInfo } from './header.ts';
 import { parseManifest, type ManifestLine } from './manifest.ts';
-import { TarReader, type TarEntry, type TarHandler } from './tar-reader.ts';
+import { createTarReader, type TarEntry, type TarHandler, type TarReader } from './tar-reader.ts';
 import type { ArtifactHead, ArtifactSummary, Compression, PayloadFile, PayloadInfo, PayloadSink } from './types.ts';
 
 /** version, manifest(-augment), manifest.sig and each JSON file of header.tar: one buffer, reused. */
@@ -94,116 +94,77 @@ function compressionOf(suffix: string | undefined): Compression {
   return suffix === '.gz' ? 'gzip' : 'none';
 }
 
-export class ArtifactReader {
+/** A streaming, verifying reader of one artifact (createArtifactReader). */
+export interface ArtifactReader {
   /** Set after a resume point was reached: the artifact byte offset the next write() must start at. */
-  seekTo: number | undefined;
+  readonly seekTo: number | undefined;
+  /** Reads the next bytes of the artifact. Await it before writing again (backpressure). */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Ends the artifact: every check that needs the whole stream runs here. */
+  end(): Promise<ArtifactSummary>;
+}
 
-  readonly #options: ArtifactReaderOptions;
-  readonly #outer: TarReader;
-  readonly #small = new Uint8Array(SMALL_ENTRY_MAX_BYTES); // 64 KiB, see SMALL_ENTRY_MAX_BYTES
-  #smallLength = 0;
-  #readBack: Uint8Array | undefined; // 4 KiB (READ_BACK_BYTES), only when resuming
+export function createArtifactReader(options: ArtifactReaderOptions): ArtifactReader {
+  if (typeof options?.sha256 !== 'function') throw new TypeError('"sha256" expected a Sha256Factory');
+  if (typeof options.inflate?.gunzip !== 'function') throw new TypeError('"inflate" expected an Inflate');
+  if (typeof options.verifier?.verify !== 'function') throw new TypeError('"verifier" expected a Verifier');
+  const { sha256, sink, key } = options;
+  if (!sink || typeof sink.open !== 'function' || typeof sink.write !== 'function' || typeof sink.close !== 'function' || typeof sink.discard !== 'function') {
+    throw new TypeError('"sink" expected a PayloadSink (open, write, close, discard)');
+  }
+  let resumePending: ResumePoint | undefined;
+  const resume = options.resume;
+  if (resume !== undefined) {
+    if (!Number.isInteger(resume.payloadIndex) || resume.payloadIndex < 0) throw new RangeError(`"resume.payloadIndex" expected an index ≥ 0, got ${resume.payloadIndex}`);
+    if (typeof resume.fileName !== 'string') throw new TypeError(`"resume.fileName" expected a string, got ${typeof resume.fileName}`);
+    if (!Number.isSafeInteger(resume.fileOffset) || resume.fileOffset < 0) throw new RangeError(`"resume.fileOffset" expected a byte offset ≥ 0, got ${resume.fileOffset}`);
+    if (typeof sink.readBack !== 'function') throw new TypeError('"resume" expected a sink with readBack()');
+    if (resume.fileOffset > 0) resumePending = { ...resume };
+  }
+  const { inflate, verifier, onHead } = options;
 
-  #stage: Stage = 'version';
-  #outerKind: OuterKind = 'small';
-  #outerEntry: TarEntry | undefined;
-  #entryHash: Digest | undefined; // SHA-256 of the outer entry (version, header.tar, header-augment.tar)
-  #busy = false;
-  #ended = false;
-  #failed: unknown; // the first failure; every later call rethrows it
-  #sinkUsed = false;
+  let seekTo: number | undefined;
+  const small = new Uint8Array(SMALL_ENTRY_MAX_BYTES); // 64 KiB, see SMALL_ENTRY_MAX_BYTES
+  let smallLength = 0;
+  let readBack: Uint8Array | undefined; // 4 KiB (READ_BACK_BYTES), only when resuming
+
+  let stage: Stage = 'version';
+  let outerKind: OuterKind = 'small';
+  let outerEntry: TarEntry | undefined;
+  let entryHash: Digest | undefined; // SHA-256 of the outer entry (version, header.tar, header-augment.tar)
+  let busy = false;
+  let ended = false;
+  let failed: unknown; // the first failure; every later call rethrows it
+  let sinkUsed = false;
 
   // What the head is built from.
-  #versionHash: Uint8Array | undefined;
-  #manifestBytes: Uint8Array | undefined; // kept only until manifest.sig is checked
-  readonly #checksums = new Map<string, Uint8Array>(); // manifest + manifest-augment, by name
-  readonly #manifestOrder: ManifestLine[] = [];
-  readonly #visited = new Set<string>();
-  #signature: ArtifactHead['signature'] = 'unsigned';
-  #augmented = false;
-  #headerSuffix = '';
-  #headerInfo: HeaderInfo | undefined;
-  #augmentPayloadTypes: (string | null)[] | undefined;
-  readonly #typeInfo = new Map<number, TypeInfo>();
-  readonly #augmentTypeInfo = new Map<number, TypeInfo>();
-  readonly #metaData = new Map<number, Record<string, unknown> | null>();
-  readonly #augmentMetaData = new Map<number, Record<string, unknown> | null>();
-  #head: ArtifactHead | undefined;
-  readonly #files: ArtifactSummary['files'][number][] = [];
+  let versionHash: Uint8Array | undefined;
+  let manifestBytes: Uint8Array | undefined; // kept only until manifest.sig is checked
+  const checksums = new Map<string, Uint8Array>(); // manifest + manifest-augment, by name
+  const manifestOrder: ManifestLine[] = [];
+  const visited = new Set<string>();
+  let signature: ArtifactHead['signature'] = 'unsigned';
+  let augmented = false;
+  let headerSuffix = '';
+  let headerInfo: HeaderInfo | undefined;
+  let augmentPayloadTypes: (string | null)[] | undefined;
+  const typeInfos = new Map<number, TypeInfo>();
+  const augmentTypeInfos = new Map<number, TypeInfo>();
+  const metaDatas = new Map<number, Record<string, unknown> | null>();
+  const augmentMetaDatas = new Map<number, Record<string, unknown> | null>();
+  let head: ArtifactHead | undefined;
+  const files: ArtifactSummary['files'][number][] = [];
 
   // The inner tar being read and what its current entry is.
-  #inner: InnerStream | undefined;
-  #innerIsAugment = false;
-  #innerEntryKind: 'buffer' | 'skip' | 'file' = 'skip';
-  #innerNames = new Set<string>();
-  #headerError: OtaError | undefined; // a header.tar problem, reported only if its checksum matches
-  #payloadIndex = -1;
-  #file: PayloadFile | undefined;
-  #fileHash: Digest | undefined;
-  #resumePending: ResumePoint | undefined;
-  #resumeSkip = 0; // bytes of the resumed file the inner tar must jump over
-
-  constructor(options: ArtifactReaderOptions) {
-    if (typeof options?.sha256 !== 'function') throw new TypeError('"sha256" expected a Sha256Factory');
-    if (typeof options.inflate?.gunzip !== 'function') throw new TypeError('"inflate" expected an Inflate');
-    if (typeof options.verifier?.verify !== 'function') throw new TypeError('"verifier" expected a Verifier');
-    const sink = options.sink;
-    if (!sink || typeof sink.open !== 'function' || typeof sink.write !== 'function' || typeof sink.close !== 'function' || typeof sink.discard !== 'function') {
-      throw new TypeError('"sink" expected a PayloadSink (open, write, close, discard)');
-    }
-    const resume = options.resume;
-    if (resume !== undefined) {
-      if (!Number.isInteger(resume.payloadIndex) || resume.payloadIndex < 0) throw new RangeError(`"resume.payloadIndex" expected an index ≥ 0, got ${resume.payloadIndex}`);
-      if (typeof resume.fileName !== 'string') throw new TypeError(`"resume.fileName" expected a string, got ${typeof resume.fileName}`);
-      if (!Number.isSafeInteger(resume.fileOffset) || resume.fileOffset < 0) throw new RangeError(`"resume.fileOffset" expected a byte offset ≥ 0, got ${resume.fileOffset}`);
-      if (typeof sink.readBack !== 'function') throw new TypeError('"resume" expected a sink with readBack()');
-      if (resume.fileOffset > 0) this.#resumePending = { ...resume };
-    }
-    this.#options = { ...options };
-    this.#outer = new TarReader(this.#outerHandler(), 'artifact');
-  }
-
-  /** Reads the next bytes of the artifact. Await it before writing again (backpressure). */
-  async write(chunk: Uint8Array): Promise<void> {
-    if (!(chunk instanceof Uint8Array)) throw new TypeError(`"chunk" expected a Uint8Array, got ${typeof chunk}`);
-    if (this.#ended) throw new Error('write() after end()');
-    if (this.#busy) throw new Error('write() while a write() is pending');
-    if (this.#failed !== undefined) throw this.#failed;
-    this.#busy = true;
-    try {
-      if (this.seekTo !== undefined) this.#jump();
-      await this.#outer.write(chunk);
-    } catch (error) {
-      throw await this.#fail(error);
-    } finally {
-      this.#busy = false;
-    }
-  }
-
-  /** Ends the artifact: every check that needs the whole stream runs here. */
-  async end(): Promise<ArtifactSummary> {
-    if (this.#busy) throw new Error('end() while a write() is pending');
-    if (this.#ended) throw new Error('end() twice');
-    if (this.#failed !== undefined) throw this.#failed;
-    this.#ended = true;
-    try {
-      if (this.seekTo !== undefined) throw unexpected('artifact-format', 'artifact', `bytes from the resume point ${this.seekTo}`, 'the end');
-      this.#outer.end();
-      if (this.#stage !== 'header-read' && this.#stage !== 'data') {
-        throw new OtaError('artifact-format', `artifact: truncated at byte ${this.#outer.position}, before the header`);
-      }
-      if (this.#augmented && this.#stage === 'header-read' && !this.#visited.has(`header-augment.tar${this.#headerSuffix}`)) {
-        throw new OtaError('artifact-format', `artifact: header-augment.tar${this.#headerSuffix} missing (manifest-augment present)`);
-      }
-      await this.#emitHead();
-      for (const line of this.#manifestOrder) {
-        if (!this.#visited.has(line.name)) throw new OtaError('artifact-format', `${line.name}: in the manifest, not in the artifact`);
-      }
-      return { ...this.#head!, files: this.#files.slice() };
-    } catch (error) {
-      throw await this.#fail(error);
-    }
-  }
+  let inner: InnerStream | undefined;
+  let innerIsAugment = false;
+  let innerEntryKind: 'buffer' | 'skip' | 'file' = 'skip';
+  let innerNames = new Set<string>();
+  let headerError: OtaError | undefined; // a header.tar problem, reported only if its checksum matches
+  let payloadIndex = -1;
+  let file: PayloadFile | undefined;
+  let fileHash: Digest | undefined;
+  let resumeSkip = 0; // bytes of the resumed file the inner tar must jump over
 
   // ---- failure ------------------------------------------------------------------------------
 
@@ -211,13 +172,13 @@ export class ArtifactReader {
    * Records the first failure and tells the sink to drop what it got. Everything the reader itself
    * detects is an OtaError; anything else is a bug and is rethrown as is (the sink still discards).
    */
-  async #fail(error: unknown): Promise<unknown> {
-    if (this.#failed !== undefined) return this.#failed;
-    this.#failed = error;
-    if (this.#sinkUsed) {
+  async function fail(error: unknown): Promise<unknown> {
+    if (failed !== undefined) return failed;
+    failed = error;
+    if (sinkUsed) {
       const reason = isOtaError(error) ? error : new OtaError('aborted', `reader failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
       try {
-        await this.#options.sink.discard(reason);
+        await sink.discard(reason);
       } catch {
         // The original failure is what the caller needs; a failing discard must not hide it.
       }
@@ -226,7 +187,7 @@ export class ArtifactReader {
   }
 
   /** Runs a caller-supplied callback; a non-OtaError from it becomes OtaError('aborted') naming it. */
-  async #call(what: string, fn: () => MaybePromise<void>): Promise<void> {
+  async function call(what: string, fn: () => MaybePromise<void>): Promise<void> {
     try {
       await fn();
     } catch (error) {
@@ -237,179 +198,159 @@ export class ArtifactReader {
 
   // ---- outer tar ------------------------------------------------------------------------------
 
-  #outerHandler(): TarHandler {
-    return {
-      entry: (entry) => this.#outerEntryStart(entry),
-      data: (bytes) => this.#outerData(bytes),
-      entryEnd: (entry) => this.#outerEntryEnd(entry),
-    };
-  }
-
-  async #outerEntryStart(entry: TarEntry): Promise<void> {
+  async function outerEntryStart(entry: TarEntry): Promise<void> {
     const name = entry.name;
     checkRegular(entryAt('artifact', entry), entry);
-    this.#outerEntry = entry;
-    this.#entryHash = undefined;
+    outerEntry = entry;
+    entryHash = undefined;
     const order = (expected: string): never => {
       throw new OtaError('artifact-format', `${entryAt('artifact', entry)}: expected ${expected}`);
     };
     const isHeader = HEADER_NAME.exec(name);
-    switch (this.#stage) {
+    switch (stage) {
       case 'version':
         if (name !== 'version') order('version first');
-        return this.#startSmall(true);
+        return startSmall(true);
       case 'manifest':
         if (name !== 'manifest') order('manifest after version');
-        return this.#startSmall(false);
+        return startSmall(false);
       case 'manifest-read':
-        if (name === 'manifest.sig') return this.#startSmall(false);
-        this.#checkSignatureMissing();
-        if (name === 'manifest-augment') return this.#startSmall(false);
-        if (isHeader) return this.#startHeader(entry, isHeader[1] ?? '', false);
+        if (name === 'manifest.sig') return startSmall(false);
+        checkSignatureMissing();
+        if (name === 'manifest-augment') return startSmall(false);
+        if (isHeader) return startHeader(entry, isHeader[1] ?? '', false);
         return order('manifest.sig, manifest-augment or header.tar[.gz] after manifest');
       case 'signature-read':
-        if (name === 'manifest-augment') return this.#startSmall(false);
-        if (isHeader) return this.#startHeader(entry, isHeader[1] ?? '', false);
+        if (name === 'manifest-augment') return startSmall(false);
+        if (isHeader) return startHeader(entry, isHeader[1] ?? '', false);
         return order('manifest-augment or header.tar[.gz] after manifest.sig');
       case 'augment-read':
-        if (isHeader) return this.#startHeader(entry, isHeader[1] ?? '', false);
+        if (isHeader) return startHeader(entry, isHeader[1] ?? '', false);
         return order('header.tar[.gz] after manifest-augment');
       case 'header-read': {
-        if (this.#augmented && !this.#visited.has(`header-augment.tar${this.#headerSuffix}`)) {
+        if (augmented && !visited.has(`header-augment.tar${headerSuffix}`)) {
           const augment = HEADER_AUGMENT_NAME.exec(name);
-          if (!augment || (augment[1] ?? '') !== this.#headerSuffix) order(`header-augment.tar${this.#headerSuffix} (manifest-augment present)`);
-          return this.#startHeader(entry, augment![1] ?? '', true);
+          if (!augment || (augment[1] ?? '') !== headerSuffix) order(`header-augment.tar${headerSuffix} (manifest-augment present)`);
+          return startHeader(entry, augment![1] ?? '', true);
         }
-        return this.#startData(entry);
+        return startData(entry);
       }
       case 'data':
-        return this.#startData(entry);
+        return startData(entry);
     }
   }
 
-  async #outerData(bytes: Uint8Array): Promise<void> {
-    switch (this.#outerKind) {
+  async function outerData(bytes: Uint8Array): Promise<void> {
+    switch (outerKind) {
       case 'small':
-        this.#entryHash?.update(bytes);
-        this.#appendSmall(bytes, this.#outerEntry!.name);
+        entryHash?.update(bytes);
+        appendSmall(bytes, outerEntry!.name);
         return;
       case 'header':
-        this.#entryHash!.update(bytes);
-        if (this.#headerError) return; // keep hashing; the checksum decides which error to report
+        entryHash!.update(bytes);
+        if (headerError) return; // keep hashing; the checksum decides which error to report
         try {
-          await this.#feedInner(bytes);
+          await feedInner(bytes);
         } catch (error) {
           if (!isOtaError(error)) throw error;
-          this.#headerError = error;
+          headerError = error;
         }
         return;
       case 'data':
-        await this.#feedInner(bytes);
+        await feedInner(bytes);
         return;
     }
   }
 
-  async #outerEntryEnd(entry: TarEntry): Promise<void> {
-    switch (this.#outerKind) {
+  async function outerEntryEnd(entry: TarEntry): Promise<void> {
+    switch (outerKind) {
       case 'small':
-        return this.#endSmall(entry.name);
+        return endSmall(entry.name);
       case 'header':
-        return this.#endHeader(entry.name);
+        return endHeader(entry.name);
       case 'data':
-        await this.#finishInner();
-        this.#inner = undefined;
+        await finishInner();
+        inner = undefined;
         return;
     }
   }
+
+  const outer = createTarReader({ entry: outerEntryStart, data: outerData, entryEnd: outerEntryEnd }, 'artifact');
 
   // ---- version, manifest, manifest.sig, manifest-augment -----------------------------------------
 
-  #startSmall(hashed: boolean): void {
-    this.#outerKind = 'small';
-    this.#smallLength = 0;
-    if (hashed) this.#entryHash = this.#options.sha256();
+  function startSmall(hashed: boolean): void {
+    outerKind = 'small';
+    smallLength = 0;
+    if (hashed) entryHash = sha256();
   }
 
-  #appendSmall(bytes: Uint8Array, where: string): void {
-    if (this.#smallLength + bytes.length > SMALL_ENTRY_MAX_BYTES) {
+  function appendSmall(bytes: Uint8Array, where: string): void {
+    if (smallLength + bytes.length > SMALL_ENTRY_MAX_BYTES) {
       throw new OtaError('artifact-unsupported', `${where}: over ${SMALL_ENTRY_MAX_BYTES} bytes`);
     }
-    this.#small.set(bytes, this.#smallLength);
-    this.#smallLength += bytes.length;
+    small.set(bytes, smallLength);
+    smallLength += bytes.length;
   }
 
-  async #endSmall(name: string): Promise<void> {
-    const bytes = this.#small.subarray(0, this.#smallLength);
+  async function endSmall(name: string): Promise<void> {
+    const bytes = small.subarray(0, smallLength);
     switch (name) {
       case 'version':
-        this.#readVersion(bytes);
-        this.#versionHash = this.#entryHash!.digest();
-        this.#stage = 'manifest';
+        readVersion(bytes);
+        versionHash = entryHash!.digest();
+        stage = 'manifest';
         return;
       case 'manifest': {
         const lines = parseManifest(bytes, 'manifest');
-        this.#addChecksums(lines);
-        const expected = this.#checksums.get('version');
+        addChecksums(lines);
+        const expected = checksums.get('version');
         if (!expected) throw new OtaError('artifact-format', 'manifest: does not list "version"');
-        checkDigest('version', expected, this.#versionHash!);
-        this.#visited.add('version');
-        this.#manifestBytes = bytes.slice();
-        this.#stage = 'manifest-read';
+        checkDigest('version', expected, versionHash!);
+        visited.add('version');
+        manifestBytes = bytes.slice();
+        stage = 'manifest-read';
         return;
       }
       case 'manifest.sig':
-        await this.#checkSignature(bytes);
-        this.#manifestBytes = undefined;
-        this.#stage = 'signature-read';
+        await checkSignature(bytes);
+        manifestBytes = undefined;
+        stage = 'signature-read';
         return;
       case 'manifest-augment':
-        this.#addChecksums(parseManifest(bytes, 'manifest-augment', new Set(this.#checksums.keys())));
-        this.#augmented = true;
-        this.#stage = 'augment-read';
+        addChecksums(parseManifest(bytes, 'manifest-augment', new Set(checksums.keys())));
+        augmented = true;
+        stage = 'augment-read';
         return;
     }
   }
 
-  #readVersion(bytes: Uint8Array): void {
-    let json: unknown;
-    try {
-      json = JSON.parse(fromUtf8(bytes));
-    } catch (error) {
-      throw new OtaError('artifact-format', `version: invalid JSON (${(error as Error).message})`);
-    }
-    const { format, version } = (json ?? {}) as { format?: unknown; version?: unknown };
-    if (format !== 'mender') throw unexpected('artifact-format', 'version', 'format "mender"', JSON.stringify(format));
-    // Version 2 (mender-artifact < 3.0) included: a device reads only version 3.
-    if (version !== 3) throw unexpected('artifact-unsupported', 'version', 'format version 3', JSON.stringify(version));
-  }
-
-  #addChecksums(lines: ManifestLine[]): void {
+  function addChecksums(lines: ManifestLine[]): void {
     for (const line of lines) {
-      this.#checksums.set(line.name, line.sha256);
-      this.#manifestOrder.push(line);
+      checksums.set(line.name, line.sha256);
+      manifestOrder.push(line);
     }
   }
 
-  #checkSignatureMissing(): void {
-    this.#manifestBytes = undefined;
-    if (this.#options.key) {
+  function checkSignatureMissing(): void {
+    manifestBytes = undefined;
+    if (key) {
       throw new OtaError('signature-missing', 'manifest.sig: missing, but a key is configured');
     }
   }
 
-  async #checkSignature(text: Uint8Array): Promise<void> {
-    const key = this.#options.key;
+  async function checkSignature(text: Uint8Array): Promise<void> {
     if (!key) {
-      this.#signature = 'not-checked';
+      signature = 'not-checked';
       return;
     }
-    let signature: Uint8Array;
+    let bytes: Uint8Array;
     try {
-      signature = fromBase64(fromUtf8(text));
+      bytes = fromBase64(fromUtf8(text));
     } catch {
       throw unexpected('signature-invalid', 'manifest.sig', 'base64', `${JSON.stringify(String.fromCharCode(...text.subarray(0, 16)))}…`);
     }
-    const manifest = this.#manifestBytes!;
+    const manifest = manifestBytes!;
     let scheme: SignatureScheme;
     let signed: Uint8Array;
     if (key.type === 'ed25519') {
@@ -417,170 +358,161 @@ export class ArtifactReader {
       signed = manifest;
     } else {
       scheme = key.type === 'rsa' ? 'rsa-pkcs1-sha256' : 'ecdsa-p256-sha256';
-      const hash = this.#options.sha256();
+      const hash = sha256();
       hash.update(manifest);
       signed = hash.digest();
     }
     let valid: boolean;
     try {
-      valid = await this.#options.verifier.verify(scheme, key, signed, signature);
+      valid = await verifier.verify(scheme, key, signed, bytes);
     } catch (error) {
-      throw new OtaError('signature-invalid', `manifest.sig: ${signature.length}-byte signature, ${key.type} key: ${(error as Error)?.message}`, { cause: error });
+      throw new OtaError('signature-invalid', `manifest.sig: ${bytes.length}-byte signature, ${key.type} key: ${(error as Error)?.message}`, { cause: error });
     }
     if (!valid) throw new OtaError('signature-invalid', `manifest.sig: ${scheme} signature invalid for the ${key.type} key`);
-    this.#signature = 'valid';
+    signature = 'valid';
   }
 
   // ---- header.tar and header-augment.tar --------------------------------------------------------
 
-  #startHeader(entry: TarEntry, suffix: string, augment: boolean): void {
+  function startHeader(entry: TarEntry, suffix: string, augment: boolean): void {
     checkCompression(entry.name, suffix);
-    this.#checksummed(entry.name);
-    if (!augment) this.#headerSuffix = suffix;
-    this.#outerKind = 'header';
-    this.#entryHash = this.#options.sha256();
-    this.#headerError = undefined;
-    this.#innerIsAugment = augment;
-    this.#innerNames = new Set();
-    this.#inner = this.#openInner(entry.name, suffix, this.#headerHandler(entry.name));
+    checksummed(entry.name);
+    if (!augment) headerSuffix = suffix;
+    outerKind = 'header';
+    entryHash = sha256();
+    headerError = undefined;
+    innerIsAugment = augment;
+    innerNames = new Set();
+    inner = openInner(entry.name, suffix, headerHandler(entry.name));
   }
 
-  async #endHeader(name: string): Promise<void> {
-    if (!this.#headerError) {
+  async function endHeader(name: string): Promise<void> {
+    if (!headerError) {
       try {
-        await this.#finishInner();
+        await finishInner();
       } catch (error) {
         if (!isOtaError(error)) throw error;
-        this.#headerError = error;
+        headerError = error;
       }
     }
-    this.#inner = undefined;
-    checkDigest(name, this.#checksums.get(name)!, this.#entryHash!.digest());
-    if (this.#headerError) throw this.#headerError;
-    this.#visited.add(name);
-    if (!this.#innerIsAugment && !this.#headerInfo) throw new OtaError('artifact-format', `${name}: has no header-info`);
-    this.#stage = 'header-read';
+    inner = undefined;
+    checkDigest(name, checksums.get(name)!, entryHash!.digest());
+    if (headerError) throw headerError;
+    visited.add(name);
+    if (!innerIsAugment && !headerInfo) throw new OtaError('artifact-format', `${name}: has no header-info`);
+    stage = 'header-read';
   }
 
-  #headerHandler(label: string): TarHandler {
+  function headerHandler(label: string): TarHandler {
     return {
       entry: (entry) => {
         const name = entry.name;
         const where = `${label}/${name}`;
-        if (this.#innerNames.size === 0 && name !== 'header-info') throw unexpected('artifact-format', label, 'header-info first', `"${name}"`);
-        this.#once(name, where);
+        if (innerNames.size === 0 && name !== 'header-info') throw unexpected('artifact-format', label, 'header-info first', `"${name}"`);
+        once(name, where);
         checkRegular(where, entry);
         const bucket = HEADER_FILE.exec(name);
         if (name === 'header-info' || bucket) {
-          if (bucket && !this.#innerIsAugment && Number(bucket[1]) >= (this.#headerInfo?.payloadTypes.length ?? 0)) {
-            throw new OtaError('artifact-format', `${where}: header-info has ${this.#headerInfo?.payloadTypes.length ?? 0} payload(s)`);
+          if (bucket && !innerIsAugment && Number(bucket[1]) >= (headerInfo?.payloadTypes.length ?? 0)) {
+            throw new OtaError('artifact-format', `${where}: header-info has ${headerInfo?.payloadTypes.length ?? 0} payload(s)`);
           }
-          this.#innerEntryKind = 'buffer';
-          this.#smallLength = 0;
+          innerEntryKind = 'buffer';
+          smallLength = 0;
         } else {
-          this.#innerEntryKind = 'skip'; // state scripts and anything newer: not used on a device
+          innerEntryKind = 'skip'; // state scripts and anything newer: not used on a device
         }
       },
       data: (bytes) => {
-        if (this.#innerEntryKind === 'buffer') this.#appendSmall(bytes, `${label}/${this.#inner!.tar.current?.name}`);
+        if (innerEntryKind === 'buffer') appendSmall(bytes, `${label}/${inner!.tar.current?.name}`);
       },
       entryEnd: (entry) => {
-        if (this.#innerEntryKind !== 'buffer') return;
-        const bytes = this.#small.subarray(0, this.#smallLength);
+        if (innerEntryKind !== 'buffer') return;
+        const bytes = small.subarray(0, smallLength);
         const where = `${label}/${entry.name}`;
         if (entry.name === 'header-info') {
-          const info = parseHeaderInfo(bytes, where, this.#innerIsAugment);
-          if (this.#innerIsAugment) this.#augmentPayloadTypes = info.payloadTypes;
-          else this.#headerInfo = info;
+          const info = parseHeaderInfo(bytes, where, innerIsAugment);
+          if (innerIsAugment) augmentPayloadTypes = info.payloadTypes;
+          else headerInfo = info;
           return;
         }
         const bucket = HEADER_FILE.exec(entry.name)!;
         const index = Number(bucket[1]);
-        if (bucket[2] === 'type-info') (this.#innerIsAugment ? this.#augmentTypeInfo : this.#typeInfo).set(index, parseTypeInfo(bytes, where));
-        else (this.#innerIsAugment ? this.#augmentMetaData : this.#metaData).set(index, parseMetaData(bytes, where));
+        if (bucket[2] === 'type-info') (innerIsAugment ? augmentTypeInfos : typeInfos).set(index, parseTypeInfo(bytes, where));
+        else (innerIsAugment ? augmentMetaDatas : metaDatas).set(index, parseMetaData(bytes, where));
       },
     };
   }
 
   /** Names inside one inner tar are unique. */
-  #once(name: string, where: string): void {
-    if (this.#innerNames.has(name)) throw new OtaError('artifact-format', `${where}: appears twice`);
-    this.#innerNames.add(name);
+  function once(name: string, where: string): void {
+    if (innerNames.has(name)) throw new OtaError('artifact-format', `${where}: appears twice`);
+    innerNames.add(name);
   }
 
-  #checksummed(name: string): void {
-    if (!this.#checksums.has(name)) throw new OtaError('artifact-format', `${name}: not in the manifest`);
+  function checksummed(name: string): void {
+    if (!checksums.has(name)) throw new OtaError('artifact-format', `${name}: not in the manifest`);
   }
 
   // ---- inner streams (shared by header and data) ----------------------------------------------
 
-  #openInner(label: string, suffix: string, handler: TarHandler): InnerStream {
+  function openInner(label: string, suffix: string, handler: TarHandler): InnerStream {
     return {
       label,
-      tar: new TarReader(handler, label),
-      inflate: suffix === '.gz' ? this.#options.inflate.gunzip() : undefined,
+      tar: createTarReader(handler, label),
+      inflate: suffix === '.gz' ? inflate.gunzip() : undefined,
       inflatedBytes: 0,
     };
   }
 
-  async #feedInner(bytes: Uint8Array): Promise<void> {
-    const inner = this.#inner!;
-    if (!inner.inflate) {
-      this.#countHeaderBytes(inner, bytes.length);
-      await inner.tar.write(bytes);
-      return;
+  /** Hands inflated (or stored) bytes to the inner tar, counting header.tar's against its cap. */
+  async function toInnerTar(into: InnerStream, bytes: Uint8Array): Promise<void> {
+    into.inflatedBytes += bytes.length;
+    if (outerKind === 'header' && into.inflatedBytes > HEADER_TAR_MAX_BYTES) {
+      throw new OtaError('artifact-unsupported', `${into.label}: over ${HEADER_TAR_MAX_BYTES} bytes inflated`);
     }
+    await into.tar.write(bytes);
+  }
+
+  async function feedInner(bytes: Uint8Array): Promise<void> {
+    const current = inner!;
+    const stream = current.inflate;
+    if (!stream) return toInnerTar(current, bytes);
     for (let at = 0; at < bytes.length; at += INFLATE_PUSH_BYTES) {
-      const out = inner.inflate.push(bytes.subarray(at, at + INFLATE_PUSH_BYTES));
-      if (out.length > 0) {
-        this.#countHeaderBytes(inner, out.length);
-        await inner.tar.write(out);
-      }
+      const out = stream.push(bytes.subarray(at, at + INFLATE_PUSH_BYTES));
+      if (out.length > 0) await toInnerTar(current, out);
     }
   }
 
-  #countHeaderBytes(inner: InnerStream, count: number): void {
-    inner.inflatedBytes += count;
-    if (this.#outerKind === 'header' && inner.inflatedBytes > HEADER_TAR_MAX_BYTES) {
-      throw new OtaError('artifact-unsupported', `${inner.label}: over ${HEADER_TAR_MAX_BYTES} bytes inflated`);
-    }
-  }
-
-  async #finishInner(): Promise<void> {
-    const inner = this.#inner!;
-    if (inner.inflate) {
-      const out = inner.inflate.end();
-      if (out.length > 0) {
-        this.#countHeaderBytes(inner, out.length);
-        await inner.tar.write(out);
-      }
-    }
-    inner.tar.end();
+  async function finishInner(): Promise<void> {
+    const current = inner!;
+    const out = current.inflate?.end();
+    if (out && out.length > 0) await toInnerTar(current, out);
+    current.tar.end();
   }
 
   // ---- head ------------------------------------------------------------------------------------
 
-  async #emitHead(): Promise<void> {
-    if (this.#head) return;
-    const info = this.#headerInfo!;
-    const label = `header.tar${this.#headerSuffix}`;
-    const types = this.#augmentPayloadTypes ?? info.payloadTypes;
-    if (this.#augmentPayloadTypes && this.#augmentPayloadTypes.length !== info.payloadTypes.length) {
-      throw unexpected('artifact-format', `header-augment.tar${this.#headerSuffix}/header-info`, `${info.payloadTypes.length} payloads`, this.#augmentPayloadTypes.length);
+  async function emitHead(): Promise<void> {
+    if (head) return;
+    const info = headerInfo!;
+    const label = `header.tar${headerSuffix}`;
+    const types = augmentPayloadTypes ?? info.payloadTypes;
+    if (augmentPayloadTypes && augmentPayloadTypes.length !== info.payloadTypes.length) {
+      throw unexpected('artifact-format', `header-augment.tar${headerSuffix}/header-info`, `${info.payloadTypes.length} payloads`, augmentPayloadTypes.length);
     }
     const payloads: PayloadInfo[] = types.map((headerType, index) => {
       const bucket = `headers/${String(index).padStart(4, '0')}/type-info`;
-      const typeInfo = this.#typeInfo.get(index);
+      const typeInfo = typeInfos.get(index);
       if (!typeInfo) throw new OtaError('artifact-format', `${label}: ${bucket} is missing`);
-      const augment = this.#augmentTypeInfo.get(index);
+      const augment = augmentTypeInfos.get(index);
       // Tools before mender-artifact 4.4 write "" in type-info; header-info's type is the one that counts.
       for (const t of [typeInfo, augment]) {
         if (t && t.type !== null && t.type !== '' && headerType !== null && t.type !== headerType) {
           throw unexpected('artifact-format', `${label}: ${bucket}`, `header-info's type "${headerType}"`, `"${t.type}"`);
         }
       }
-      const origMeta = this.#metaData.get(index) ?? null;
-      const augMeta = this.#augmentMetaData.get(index) ?? null;
+      const origMeta = metaDatas.get(index) ?? null;
+      const augMeta = augmentMetaDatas.get(index) ?? null;
       const prefix = payloadDir(index);
       return {
         index,
@@ -589,51 +521,50 @@ export class ArtifactReader {
         depends: { ...typeInfo.depends, ...augment?.depends },
         clearsProvides: [...(augment?.clearsProvides ?? typeInfo.clearsProvides ?? [])],
         metaData: origMeta || augMeta ? { ...origMeta, ...augMeta } : null,
-        files: this.#manifestOrder.filter((line) => line.name.startsWith(prefix)).map((line) => ({ name: line.name.slice(prefix.length), sha256: line.sha256 })),
+        files: manifestOrder.filter((line) => line.name.startsWith(prefix)).map((line) => ({ name: line.name.slice(prefix.length), sha256: line.sha256 })),
       };
     });
     const depends = info.depends;
-    const head: ArtifactHead = {
+    const done: ArtifactHead = {
       version: 3,
       artifactName: info.provides.artifact_name!,
       deviceTypes: [...(depends.device_type as string[])],
       provides: { ...info.provides },
       depends: { ...depends },
-      compression: compressionOf(this.#headerSuffix),
-      signature: this.#signature,
+      compression: compressionOf(headerSuffix),
+      signature,
       payloads,
     };
-    this.#head = head;
-    const onHead = this.#options.onHead;
-    if (onHead) await this.#call('onHead', () => onHead(head));
+    head = done;
+    if (onHead) await call('onHead', () => onHead(done));
   }
 
   // ---- data/NNNN.tar ---------------------------------------------------------------------------
 
-  async #startData(entry: TarEntry): Promise<void> {
+  async function startData(entry: TarEntry): Promise<void> {
     const match = DATA_NAME.exec(entry.name);
     if (!match) throw new OtaError('artifact-format', `${entryAt('artifact', entry)}: expected data/NNNN.tar[.gz] after the header`);
     const index = Number(match[1]);
     const suffix = match[2] ?? '';
     checkCompression(entry.name, suffix);
-    await this.#emitHead();
-    const payloads = this.#head!.payloads.length;
-    if (index !== this.#payloadIndex + 1 || index >= payloads) {
-      throw new OtaError('artifact-format', `${entryAt('artifact', entry)}: expected ${payloadDir(this.#payloadIndex + 1).slice(0, -1)}.tar of ${payloads} payload(s)`);
+    await emitHead();
+    const payloads = head!.payloads.length;
+    if (index !== payloadIndex + 1 || index >= payloads) {
+      throw new OtaError('artifact-format', `${entryAt('artifact', entry)}: expected ${payloadDir(payloadIndex + 1).slice(0, -1)}.tar of ${payloads} payload(s)`);
     }
-    if (suffix === '.gz' && this.#resumePending?.payloadIndex === index) {
+    if (suffix === '.gz' && resumePending?.payloadIndex === index) {
       throw new OtaError('artifact-unsupported', `${entry.name}: gzip payloads cannot resume; download from the start`);
     }
-    this.#stage = 'data';
-    this.#outerKind = 'data';
-    this.#payloadIndex = index;
-    this.#innerNames = new Set();
-    this.#inner = this.#openInner(entry.name, suffix, this.#dataHandler(entry, suffix === ''));
+    stage = 'data';
+    outerKind = 'data';
+    payloadIndex = index;
+    innerNames = new Set();
+    inner = openInner(entry.name, suffix, dataHandler(entry, suffix === ''));
   }
 
-  #dataHandler(outerEntry: TarEntry, uncompressed: boolean): TarHandler {
-    const label = outerEntry.name;
-    const index = this.#payloadIndex;
+  function dataHandler(dataEntry: TarEntry, uncompressed: boolean): TarHandler {
+    const label = dataEntry.name;
+    const index = payloadIndex;
     const prefix = payloadDir(index);
     return {
       entry: async (entry) => {
@@ -641,65 +572,120 @@ export class ArtifactReader {
         const where = entryAt(label, entry);
         checkRegular(where, entry);
         if (!PAYLOAD_FILE_NAME.test(name)) throw new OtaError('artifact-format', `${where}: expected letters, digits or "_-.," only`);
-        this.#once(name, where);
-        this.#checksummed(prefix + name);
-        const file: PayloadFile = {
+        once(name, where);
+        checksummed(prefix + name);
+        const opened: PayloadFile = {
           payloadIndex: index,
           name,
           size: entry.size,
-          artifactOffset: uncompressed ? outerEntry.offset + entry.offset : undefined,
+          artifactOffset: uncompressed ? dataEntry.offset + entry.offset : undefined,
         };
-        this.#file = file;
-        this.#fileHash = this.#options.sha256();
-        const resume = this.#resumePending;
-        const single = this.#head!.payloads[index]!.files.length === 1;
+        file = opened;
+        fileHash = sha256();
+        const resume = resumePending;
+        const single = head!.payloads[index]!.files.length === 1;
         if (resume && resume.payloadIndex === index && resume.fileName === name && single && uncompressed) {
-          this.#resumePending = undefined;
-          await this.#resumeFile(file, resume.fileOffset);
+          resumePending = undefined;
+          await resumeFile(opened, resume.fileOffset);
           return;
         }
-        this.#sinkUsed = true;
-        await this.#call('sink.open', () => this.#options.sink.open(file, 0));
+        sinkUsed = true;
+        await call('sink.open', () => sink.open(opened, 0));
       },
       data: async (bytes) => {
-        this.#fileHash!.update(bytes);
-        await this.#call('sink.write', () => this.#options.sink.write(bytes));
+        fileHash!.update(bytes);
+        await call('sink.write', () => sink.write(bytes));
       },
       entryEnd: async () => {
-        const file = this.#file!;
-        const actual = this.#fileHash!.digest();
-        checkDigest(prefix + file.name, this.#checksums.get(prefix + file.name)!, actual);
-        this.#visited.add(prefix + file.name);
-        await this.#call('sink.close', () => this.#options.sink.close(file));
-        this.#files.push({ payloadIndex: index, name: file.name, size: file.size, sha256: actual });
-        this.#file = undefined;
+        const closed = file!;
+        const actual = fileHash!.digest();
+        checkDigest(prefix + closed.name, checksums.get(prefix + closed.name)!, actual);
+        visited.add(prefix + closed.name);
+        await call('sink.close', () => sink.close(closed));
+        files.push({ payloadIndex: index, name: closed.name, size: closed.size, sha256: actual });
+        file = undefined;
       },
     };
   }
 
   /** Re-hashes what the sink already stored, then asks the caller to continue at the file's offset. */
-  async #resumeFile(file: PayloadFile, fileOffset: number): Promise<void> {
-    if (fileOffset > file.size) throw unexpected('artifact-format', `resume "${file.name}"`, `an offset ≤ its ${file.size} bytes`, fileOffset);
-    const sink = this.#options.sink;
-    this.#sinkUsed = true;
-    await this.#call('sink.open', () => sink.open(file, fileOffset));
-    this.#readBack ??= new Uint8Array(READ_BACK_BYTES);
+  async function resumeFile(resumed: PayloadFile, fileOffset: number): Promise<void> {
+    if (fileOffset > resumed.size) throw unexpected('artifact-format', `resume "${resumed.name}"`, `an offset ≤ its ${resumed.size} bytes`, fileOffset);
+    sinkUsed = true;
+    await call('sink.open', () => sink.open(resumed, fileOffset));
+    readBack ??= new Uint8Array(READ_BACK_BYTES);
     for (let at = 0; at < fileOffset; at += READ_BACK_BYTES) {
-      const part = this.#readBack.subarray(0, Math.min(READ_BACK_BYTES, fileOffset - at));
-      await this.#call('sink.readBack', () => sink.readBack!(at, part));
-      this.#fileHash!.update(part);
+      const part = readBack.subarray(0, Math.min(READ_BACK_BYTES, fileOffset - at));
+      await call('sink.readBack', () => sink.readBack!(at, part));
+      fileHash!.update(part);
     }
-    this.#resumeSkip = fileOffset;
-    this.seekTo = file.artifactOffset! + fileOffset;
-    this.#inner!.tar.pause();
-    this.#outer.pause();
+    resumeSkip = fileOffset;
+    seekTo = resumed.artifactOffset! + fileOffset;
+    inner!.tar.pause();
+    outer.pause();
   }
 
-  /** The next chunk starts at seekTo: move both tar readers over the bytes the sink already has. */
-  #jump(): void {
-    this.#outer.skipContent(this.seekTo! - this.#outer.position);
-    this.#inner!.tar.skipContent(this.#resumeSkip);
-    this.seekTo = undefined;
-    this.#resumeSkip = 0;
+  return {
+    get seekTo() {
+      return seekTo;
+    },
+    async write(chunk) {
+      if (!(chunk instanceof Uint8Array)) throw new TypeError(`"chunk" expected a Uint8Array, got ${typeof chunk}`);
+      if (ended) throw new Error('write() after end()');
+      if (busy) throw new Error('write() while a write() is pending');
+      if (failed !== undefined) throw failed;
+      busy = true;
+      try {
+        if (seekTo !== undefined) {
+          // This chunk starts at seekTo: move both tar readers over the bytes the sink already has.
+          outer.skipContent(seekTo - outer.position);
+          inner!.tar.skipContent(resumeSkip);
+          seekTo = undefined;
+          resumeSkip = 0;
+        }
+        await outer.write(chunk);
+      } catch (error) {
+        throw await fail(error);
+      } finally {
+        busy = false;
+      }
+    },
+    async end() {
+      if (busy) throw new Error('end() while a write() is pending');
+      if (ended) throw new Error('end() twice');
+      if (failed !== undefined) throw failed;
+      ended = true;
+      try {
+        if (seekTo !== undefined) throw unexpected('artifact-format', 'artifact', `bytes from the resume point ${seekTo}`, 'the end');
+        outer.end();
+        if (stage !== 'header-read' && stage !== 'data') {
+          throw new OtaError('artifact-format', `artifact: truncated at byte ${outer.position}, before the header`);
+        }
+        if (augmented && stage === 'header-read' && !visited.has(`header-augment.tar${headerSuffix}`)) {
+          throw new OtaError('artifact-format', `artifact: header-augment.tar${headerSuffix} missing (manifest-augment present)`);
+        }
+        await emitHead();
+        for (const line of manifestOrder) {
+          if (!visited.has(line.name)) throw new OtaError('artifact-format', `${line.name}: in the manifest, not in the artifact`);
+        }
+        return { ...head!, files: files.slice() };
+      } catch (error) {
+        throw await fail(error);
+      }
+    },
+  };
+}
+
+/** version: `{"format": "mender", "version": 3}`. */
+function readVersion(bytes: Uint8Array): void {
+  let json: unknown;
+  try {
+    json = JSON.parse(fromUtf8(bytes));
+  } catch (error) {
+    throw new OtaError('artifact-format', `version: invalid JSON (${(error as Error).message})`);
   }
+  const { format, version } = (json ?? {}) as { format?: unknown; version?: unknown };
+  if (format !== 'mender') throw unexpected('artifact-format', 'version', 'format "mender"', JSON.stringify(format));
+  // Version 2 (mender-artifact < 3.0) included: a device reads only version 3.
+  if (version !== 3) throw unexpected('artifact-unsupported', 'version', 'format version 3', JSON.stringify(version));
 }

@@ -29,269 +29,251 @@ export interface TarHandler {
 
 type State = 'header' | 'content' | 'padding' | 'meta' | 'skip' | 'zero' | 'end';
 
+/** One tar stream pushed in chunks of any size (createTarReader). */
+export interface TarReader {
+  /** Bytes of the tar stream consumed so far. */
+  readonly position: number;
+  /** True once the end-of-archive marker (two zero blocks) was read. */
+  readonly ended: boolean;
+  /** The entry whose content is being read, if any. */
+  readonly current: TarEntry | undefined;
+  /**
+   * Stops reading the current chunk after the handler call in progress returns; the content part
+   * being handed over when this was called counts as not consumed. Used to resume at another offset.
+   */
+  pause(): void;
+  /** Jumps `count` bytes forward inside the current entry's content (bytes the caller already has). */
+  skipContent(count: number): void;
+  write(chunk: Uint8Array): Promise<void>;
+  /**
+   * Checks that the stream ended cleanly: after the end-of-archive marker, or (as Go's reader
+   * accepts) exactly at an entry boundary. Throws OtaError('artifact-format') when truncated.
+   */
+  end(): void;
+}
+
 /**
  * Reads one tar stream pushed in chunks of any size. `label` names the stream in error messages
  * (e.g. "data/0000.tar"). Directories are skipped; pax and GNU name records are applied to the next
  * entry; other entry types are reported and left to the handler to judge.
  */
-export class TarReader {
-  readonly #handler: TarHandler;
-  readonly #label: string;
-  #state: State = 'header';
-  readonly #block = new Uint8Array(TAR_BLOCK_BYTES); // 512 B: one header block, assembled across chunks
-  #blockLength = 0;
-  #meta: Uint8Array | undefined; // ≤ TAR_META_MAX_BYTES: pax records or a GNU long name, allocated on first use
-  #metaLength = 0;
-  #metaType = '';
-  #remaining = 0; // content, padding, meta or skip bytes left in the current state
-  #padding = 0; // padding that follows the current content
-  #entry: TarEntry | undefined;
-  #position = 0; // bytes of the tar stream consumed
-  #paused = false;
+export function createTarReader(handler: TarHandler, label: string): TarReader {
+  let state: State = 'header';
+  const block = new Uint8Array(TAR_BLOCK_BYTES); // 512 B: one header block, assembled across chunks
+  let blockLength = 0;
+  let meta: Uint8Array | undefined; // ≤ TAR_META_MAX_BYTES: pax records or a GNU long name, allocated on first use
+  let metaLength = 0;
+  let metaType = '';
+  let remaining = 0; // content, padding, meta or skip bytes left in the current state
+  let padding = 0; // padding that follows the current content
+  let current: TarEntry | undefined;
+  let position = 0; // bytes of the tar stream consumed
+  let paused = false;
   // Overrides for the next entry, from pax `x` and GNU `L` records.
-  #nextName: string | undefined;
-  #nextSize: number | undefined;
+  let nextName: string | undefined;
+  let nextSize: number | undefined;
 
-  constructor(handler: TarHandler, label: string) {
-    this.#handler = handler;
-    this.#label = label;
-  }
+  const error = (message: string): OtaError => new OtaError('artifact-format', `${label}: ${message}`);
 
-  /** Bytes of the tar stream consumed so far. */
-  get position(): number {
-    return this.#position;
-  }
+  /** After content or meta: its padding, then the next header. */
+  const toPadding = (): void => {
+    state = padding > 0 ? 'padding' : 'header';
+    remaining = padding;
+    padding = 0;
+  };
 
-  /** True once the end-of-archive marker (two zero blocks) was read. */
-  get ended(): boolean {
-    return this.#state === 'end';
-  }
-
-  /** The entry whose content is being read, if any. */
-  get current(): TarEntry | undefined {
-    return this.#state === 'content' ? this.#entry : undefined;
-  }
-
-  /**
-   * Stops reading the current chunk after the handler call in progress returns; the content part
-   * being handed over when this was called counts as not consumed. Used to resume at another offset.
-   */
-  pause(): void {
-    this.#paused = true;
-  }
-
-  /** Jumps `count` bytes forward inside the current entry's content (bytes the caller already has). */
-  skipContent(count: number): void {
-    if (this.#state !== 'content' || count < 0 || count > this.#remaining) {
-      throw new RangeError(`"count" expected 0-${this.#state === 'content' ? this.#remaining : 0}, got ${count}`);
-    }
-    this.#remaining -= count;
-    this.#position += count;
-    this.#paused = false;
-  }
-
-  async write(chunk: Uint8Array): Promise<void> {
-    this.#paused = false;
-    let at = 0;
-    while (at < chunk.length && !this.#paused) {
-      switch (this.#state) {
-        case 'header':
-        case 'zero': {
-          const take = Math.min(TAR_BLOCK_BYTES - this.#blockLength, chunk.length - at);
-          this.#block.set(chunk.subarray(at, at + take), this.#blockLength);
-          this.#blockLength += take;
-          at += take;
-          this.#position += take;
-          if (this.#blockLength === TAR_BLOCK_BYTES) {
-            this.#blockLength = 0;
-            await this.#onBlock();
-          }
-          break;
-        }
-        case 'content': {
-          const take = Math.min(this.#remaining, chunk.length - at);
-          if (take > 0) {
-            await this.#handler.data(chunk.subarray(at, at + take));
-            if (this.#paused) return;
-            this.#remaining -= take;
-            this.#position += take;
-            at += take;
-          }
-          if (this.#remaining === 0) await this.#endContent();
-          break;
-        }
-        case 'meta': {
-          const take = Math.min(this.#remaining, chunk.length - at);
-          this.#meta!.set(chunk.subarray(at, at + take), this.#metaLength);
-          this.#metaLength += take;
-          this.#remaining -= take;
-          this.#position += take;
-          at += take;
-          if (this.#remaining === 0) this.#endMeta();
-          break;
-        }
-        case 'padding':
-        case 'skip': {
-          const take = Math.min(this.#remaining, chunk.length - at);
-          this.#remaining -= take;
-          this.#position += take;
-          at += take;
-          if (this.#remaining === 0) {
-            if (this.#state === 'skip' && this.#padding > 0) {
-              this.#state = 'padding';
-              this.#remaining = this.#padding;
-              this.#padding = 0;
-            } else {
-              this.#state = 'header';
-            }
-          }
-          break;
-        }
-        case 'end':
-          // Go's reader stops at the end marker and ignores what follows (tar record padding).
-          this.#position += chunk.length - at;
-          return;
-      }
-    }
-    // A zero-size entry completes as soon as its header is read, even if the chunk ended there.
-    if (!this.#paused && this.#state === 'content' && this.#remaining === 0) await this.#endContent();
-  }
-
-  /**
-   * Checks that the stream ended cleanly: after the end-of-archive marker, or (as Go's reader
-   * accepts) exactly at an entry boundary. Throws OtaError('artifact-format') when truncated.
-   */
-  end(): void {
-    if (this.#state === 'end') return;
-    if (this.#state === 'header' && this.#blockLength === 0 && this.#nextName === undefined && this.#nextSize === undefined) return;
-    if (this.#state === 'zero' && this.#blockLength === 0) return;
-    const where = this.#entry && (this.#state === 'content' || this.#state === 'padding') ? ` in "${this.#entry.name}"` : '';
-    throw this.#error(`truncated at byte ${this.#position}${where}`);
-  }
-
-  #error(message: string): OtaError {
-    return new OtaError('artifact-format', `${this.#label}: ${message}`);
-  }
-
-  async #onBlock(): Promise<void> {
-    const block = this.#block;
-    const headerAt = this.#position - TAR_BLOCK_BYTES;
+  async function onBlock(): Promise<void> {
+    const headerAt = position - TAR_BLOCK_BYTES;
     if (isZeroBlock(block)) {
       // Two zero blocks end the archive; a zero block followed by a header is corrupt (as Go says).
-      this.#state = this.#state === 'zero' ? 'end' : 'zero';
+      state = state === 'zero' ? 'end' : 'zero';
       return;
     }
-    if (this.#state === 'zero') throw this.#error(`tar header at byte ${headerAt}: expected a second zero block, got data`);
+    const header = (message: string) => error(`tar header at byte ${headerAt}: ${message}`);
+    if (state === 'zero') throw header('expected a second zero block, got data');
     const stored = parseOctal(block, 148, 8);
-    if (stored === undefined) throw this.#error(`tar header at byte ${headerAt}: unreadable checksum field`);
+    if (stored === undefined) throw header('unreadable checksum field');
     const [unsigned, signed] = checksums(block);
-    if (stored !== unsigned && stored !== signed) {
-      throw this.#error(`tar header at byte ${headerAt}: bad checksum (stored ${stored}, computed ${unsigned})`);
-    }
+    if (stored !== unsigned && stored !== signed) throw header(`bad checksum (stored ${stored}, computed ${unsigned})`);
     const typeByte = block[156]!;
     const type = typeByte === 0 ? '0' : String.fromCharCode(typeByte);
     let size = parseSize(block, 124, 12);
-    if (size === undefined) throw this.#error(`tar header at byte ${headerAt}: unreadable size field`);
-    if (this.#nextSize !== undefined) size = this.#nextSize;
+    if (size === undefined) throw header('unreadable size field');
+    if (nextSize !== undefined) size = nextSize;
 
     if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
       if (size > TAR_META_MAX_BYTES) {
-        throw this.#error(`tar header at byte ${headerAt}: ${type === 'L' || type === 'K' ? 'GNU long name' : 'pax header'} of ${size} bytes, over ${TAR_META_MAX_BYTES}`);
+        throw header(`${type === 'L' || type === 'K' ? 'GNU long name' : 'pax header'} of ${size} bytes, over ${TAR_META_MAX_BYTES}`);
       }
-      this.#nextSize = undefined;
-      this.#metaType = type;
-      this.#meta ??= new Uint8Array(TAR_META_MAX_BYTES);
-      this.#metaLength = 0;
-      this.#remaining = size;
-      this.#padding = padTo512(size);
-      this.#state = 'meta';
-      if (size === 0) this.#endMeta();
+      nextSize = undefined;
+      metaType = type;
+      meta ??= new Uint8Array(TAR_META_MAX_BYTES);
+      metaLength = 0;
+      remaining = size;
+      padding = padTo512(size);
+      state = 'meta';
+      if (size === 0) endMeta();
       return;
     }
 
-    let name = this.#nextName;
+    let name = nextName;
     if (name === undefined) {
-      name = cString(block, 0, 100, () => this.#error(`tar header at byte ${headerAt}: name is not UTF-8`));
+      name = cString(block, 0, 100, () => header('name is not UTF-8'));
       // POSIX ustar: a 155-byte prefix joins the name (GNU tar uses those bytes for times instead).
       if (block[257] === 0x75 && block[262] === 0 && block[263] === 0x30 && block[264] === 0x30) {
-        const prefix = cString(block, 345, 155, () => this.#error(`tar header at byte ${headerAt}: prefix is not UTF-8`));
+        const prefix = cString(block, 345, 155, () => header('prefix is not UTF-8'));
         if (prefix) name = `${prefix}/${name}`;
       }
     }
-    this.#nextName = undefined;
-    this.#nextSize = undefined;
-    const offset = this.#position;
+    nextName = undefined;
+    nextSize = undefined;
     if (type === '5') {
       // Directories carry no content in practice; skip whatever size says, as Go does.
-      this.#skip(size);
+      state = size > 0 ? 'skip' : 'header';
+      remaining = size;
+      padding = padTo512(size);
       return;
     }
     // Hard and symbolic links, devices and FIFOs have no content whatever size says (Go: size 0).
     const hasContent = type === '0' || type === '7' || !/^[1-6]$/.test(type);
-    const entry: TarEntry = { name, size: hasContent ? size : 0, type, offset };
-    this.#entry = entry;
-    this.#state = 'content';
-    this.#remaining = entry.size;
-    this.#padding = padTo512(entry.size);
-    await this.#handler.entry(entry);
+    const entry: TarEntry = { name, size: hasContent ? size : 0, type, offset: position };
+    current = entry;
+    state = 'content';
+    remaining = entry.size;
+    padding = padTo512(entry.size);
+    await handler.entry(entry);
   }
 
-  async #endContent(): Promise<void> {
-    const entry = this.#entry!;
-    this.#state = this.#padding > 0 ? 'padding' : 'header';
-    this.#remaining = this.#padding;
-    this.#padding = 0;
-    await this.#handler.entryEnd(entry);
+  async function endContent(): Promise<void> {
+    toPadding();
+    await handler.entryEnd(current!);
   }
 
-  #skip(size: number): void {
-    this.#state = size > 0 ? 'skip' : 'header';
-    this.#remaining = size;
-    this.#padding = padTo512(size);
-    if (size === 0) this.#padding = 0;
-  }
-
-  #endMeta(): void {
-    const bytes = this.#meta!.subarray(0, this.#metaLength);
-    const at = this.#position - this.#metaLength;
-    if (this.#metaType === 'L') {
+  function endMeta(): void {
+    const bytes = meta!.subarray(0, metaLength);
+    const at = position - metaLength;
+    if (metaType === 'L') {
       let end = bytes.indexOf(0);
       if (end < 0) end = bytes.length;
-      this.#nextName = decodeOr(bytes.subarray(0, end), () => this.#error(`GNU long name at byte ${at}: not UTF-8`));
-    } else if (this.#metaType === 'x') {
-      this.#applyPax(bytes, at);
+      nextName = decodeOr(bytes.subarray(0, end), () => error(`GNU long name at byte ${at}: not UTF-8`));
+    } else if (metaType === 'x') {
+      applyPax(bytes, at);
     } // 'g' (global pax) and 'K' (long link name) do not affect what Mender reads.
-    this.#state = this.#padding > 0 ? 'padding' : 'header';
-    this.#remaining = this.#padding;
-    this.#padding = 0;
+    toPadding();
   }
 
   /** pax records: "%d %s=%s\n", the length counting the whole record (POSIX.1-2008 pax). */
-  #applyPax(bytes: Uint8Array, at: number): void {
+  function applyPax(bytes: Uint8Array, at: number): void {
     let i = 0;
     while (i < bytes.length) {
+      const record = (message: string) => error(`pax header at byte ${at + i}: ${message}`);
+      const malformed = () => record('malformed record');
       const space = bytes.indexOf(0x20, i);
-      const malformed = () => this.#error(`pax header at byte ${at + i}: malformed record`);
       if (space < 0 || space - i > 12) throw malformed();
       const length = Number(decodeOr(bytes.subarray(i, space), malformed));
       if (!Number.isSafeInteger(length) || length <= space - i + 1 || i + length > bytes.length || bytes[i + length - 1] !== 0x0a) {
-        throw this.#error(`pax header at byte ${at + i}: malformed record of length ${length}`);
+        throw record(`malformed record of length ${length}`);
       }
-      const record = decodeOr(bytes.subarray(space + 1, i + length - 1), malformed);
-      const eq = record.indexOf('=');
+      const text = decodeOr(bytes.subarray(space + 1, i + length - 1), malformed);
+      const eq = text.indexOf('=');
       if (eq <= 0) throw malformed();
-      const key = record.slice(0, eq);
-      const value = record.slice(eq + 1);
-      if (key === 'path') this.#nextName = value;
+      const key = text.slice(0, eq);
+      const value = text.slice(eq + 1);
+      if (key === 'path') nextName = value;
       else if (key === 'size') {
         if (!/^\d{1,16}$/.test(value) || !Number.isSafeInteger(Number(value))) {
-          throw this.#error(`pax header at byte ${at + i}: size expected a decimal byte count, got "${value.slice(0, 20)}"`);
+          throw record(`size expected a decimal byte count, got "${value.slice(0, 20)}"`);
         }
-        this.#nextSize = Number(value);
+        nextSize = Number(value);
       }
       i += length;
     }
   }
+
+  return {
+    get position() {
+      return position;
+    },
+    get ended() {
+      return state === 'end';
+    },
+    get current() {
+      return state === 'content' ? current : undefined;
+    },
+    pause() {
+      paused = true;
+    },
+    skipContent(count) {
+      if (state !== 'content' || count < 0 || count > remaining) {
+        throw new RangeError(`"count" expected 0-${state === 'content' ? remaining : 0}, got ${count}`);
+      }
+      remaining -= count;
+      position += count;
+      paused = false;
+    },
+    async write(chunk) {
+      paused = false;
+      let at = 0;
+      while (at < chunk.length && !paused) {
+        // Bytes of this chunk the current state takes (header states: up to a whole block).
+        const take = Math.min(state === 'header' || state === 'zero' ? TAR_BLOCK_BYTES - blockLength : remaining, chunk.length - at);
+        switch (state) {
+          case 'header':
+          case 'zero':
+            block.set(chunk.subarray(at, at + take), blockLength);
+            blockLength += take;
+            at += take;
+            position += take;
+            if (blockLength === TAR_BLOCK_BYTES) {
+              blockLength = 0;
+              await onBlock();
+            }
+            break;
+          case 'content':
+            if (take > 0) {
+              await handler.data(chunk.subarray(at, at + take));
+              if (paused) return;
+              remaining -= take;
+              position += take;
+              at += take;
+            }
+            if (remaining === 0) await endContent();
+            break;
+          case 'meta':
+            meta!.set(chunk.subarray(at, at + take), metaLength);
+            metaLength += take;
+            remaining -= take;
+            position += take;
+            at += take;
+            if (remaining === 0) endMeta();
+            break;
+          case 'padding':
+          case 'skip':
+            remaining -= take;
+            position += take;
+            at += take;
+            if (remaining === 0) {
+              if (state === 'skip') toPadding();
+              else state = 'header';
+            }
+            break;
+          case 'end':
+            // Go's reader stops at the end marker and ignores what follows (tar record padding).
+            position += chunk.length - at;
+            return;
+        }
+      }
+      // A zero-size entry completes as soon as its header is read, even if the chunk ended there.
+      if (!paused && state === 'content' && remaining === 0) await endContent();
+    },
+    end() {
+      if (state === 'end') return;
+      if (state === 'header' && blockLength === 0 && nextName === undefined && nextSize === undefined) return;
+      if (state === 'zero' && blockLength === 0) return;
+      const where = current && (state === 'content' || state === 'padding') ? ` in "${current.name}"` : '';
+      throw error(`truncated at byte ${position}${where}`);
+    },
+  };
 }
 
 function padTo512(size: number): number {

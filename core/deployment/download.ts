@@ -7,7 +7,7 @@ import type { Board } from '../../platform/board.ts';
 import type { HttpResponse } from '../../platform/http.ts';
 import type { MaybePromise } from '../../platform/maybe-async.ts';
 import type { PublicKey } from '../../platform/verifier.ts';
-import { ArtifactReader } from '../artifact/artifact-reader.ts';
+import { createArtifactReader } from '../artifact/artifact-reader.ts';
 import { checkDepends, isDeviceTypeCompatible } from '../artifact/compatibility.ts';
 import type { ArtifactHead, PayloadFile } from '../artifact/types.ts';
 import { OtaError, isOtaError, unexpected } from '../errors.ts';
@@ -158,7 +158,7 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
     let module: UpdateModule | undefined;
     let download: ModuleDownload | undefined;
     let sink: CheckpointingSink | undefined;
-    const reader = new ArtifactReader({
+    const reader = createArtifactReader({
       sha256: board.sha256,
       inflate: board.inflate,
       verifier: board.verifier,

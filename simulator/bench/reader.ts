@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { writeArtifactTo } from '../artifact-writer.ts';
-import { ArtifactReader } from '../../core/artifact/artifact-reader.ts';
+import { createArtifactReader } from '../../core/artifact/artifact-reader.ts';
 import type { PayloadSink } from '../../core/artifact/types.ts';
 import type { Sha256Factory } from '../../platform/digest.ts';
 import { sha256Noble } from '../../platform/digest-noble.ts';
@@ -105,7 +105,7 @@ async function readWithOurs(path: string, sha256: Sha256Factory): Promise<number
     discard() {},
   };
   const started = performance.now();
-  const reader = new ArtifactReader({ sha256, inflate: inflateFflate, verifier: verifierNoble, sink });
+  const reader = createArtifactReader({ sha256, inflate: inflateFflate, verifier: verifierNoble, sink });
   const fd = openSync(path, 'r');
   const chunk = new Uint8Array(READ_CHUNK_BYTES); // reused once write() has resolved
   try {

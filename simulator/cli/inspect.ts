@@ -3,7 +3,7 @@
 import { open } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ArtifactReader } from '../../core/artifact/artifact-reader.ts';
+import { createArtifactReader } from '../../core/artifact/artifact-reader.ts';
 import type { ArtifactSummary, PayloadSink } from '../../core/artifact/types.ts';
 import { isOtaError } from '../../core/errors.ts';
 import { toHex } from '../../core/bytes.ts';
@@ -91,7 +91,7 @@ export async function run(argv: string[]): Promise<number> {
 /** Streams the file through the reader in 64 KiB reads; the payload bytes go nowhere. */
 export async function readArtifactFile(path: string, key: PublicKey | undefined): Promise<ArtifactSummary> {
   const sink: PayloadSink = { open() {}, write() {}, close() {}, discard() {} };
-  const reader = new ArtifactReader({ sha256: sha256Noble, inflate: inflateFflate, verifier: verifierNoble, sink, ...(key === undefined ? {} : { key }) });
+  const reader = createArtifactReader({ sha256: sha256Noble, inflate: inflateFflate, verifier: verifierNoble, sink, ...(key === undefined ? {} : { key }) });
   const file = await open(path, 'r');
   try {
     const buffer = new Uint8Array(READ_CHUNK_BYTES); // the one read buffer; write() is awaited before reuse

@@ -2,7 +2,7 @@
 // provides/depends, payload types and files. The upload is read in full by the core's
 // ArtifactReader, so a broken artifact (bad checksum, bad tar, xz/zstd that devices cannot take)
 // is refused at upload, as Mender refuses what its reader cannot parse.
-import { ArtifactReader } from '../../core/artifact/artifact-reader.ts';
+import { createArtifactReader } from '../../core/artifact/artifact-reader.ts';
 import type { PayloadSink } from '../../core/artifact/types.ts';
 import { toHex } from '../../core/bytes.ts';
 import { sha256Noble } from '../../platform/digest-noble.ts';
@@ -26,7 +26,7 @@ const FEED_BYTES = 64 * 1024;
 /** Reads and checks the whole artifact; rejects with the reader's OtaError when it is broken. */
 export async function readArtifactFacts(bytes: Uint8Array): Promise<ArtifactFacts> {
   const discard: PayloadSink = { open() {}, write() {}, close() {}, discard() {} };
-  const reader = new ArtifactReader({ sha256: sha256Noble, inflate: inflateFflate, verifier: verifierNoble, sink: discard });
+  const reader = createArtifactReader({ sha256: sha256Noble, inflate: inflateFflate, verifier: verifierNoble, sink: discard });
   for (let at = 0; at < bytes.length; at += FEED_BYTES) await reader.write(bytes.subarray(at, at + FEED_BYTES));
   const summary = await reader.end();
   const { device_type: _deviceType, ...depends } = summary.depends;

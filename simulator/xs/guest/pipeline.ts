@@ -1,7 +1,7 @@
 // The reader pipeline as the harness runs it on either engine: artifact bytes in chunks → the
 // ArtifactReader (SHA-256 per entry, inflate, signature) → a counting sink. Portable on purpose:
 // Node and XS run this same code, so their results and costs compare like for like.
-import { ArtifactReader } from '../../../core/artifact/artifact-reader.ts';
+import { createArtifactReader } from '../../../core/artifact/artifact-reader.ts';
 import type { PayloadFile, PayloadSink } from '../../../core/artifact/types.ts';
 import type { Sha256Factory } from '../../../platform/digest.ts';
 import type { Inflate } from '../../../platform/inflate.ts';
@@ -56,7 +56,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       discards++;
     },
   };
-  const reader = new ArtifactReader({
+  const reader = createArtifactReader({
     sha256: options.sha256,
     inflate: options.inflate,
     verifier: options.verifier,

@@ -1,7 +1,7 @@
 // Test helpers for the artifact reader: a recording sink, chunked feeding, a seeded PRNG.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ArtifactReader, type ArtifactReaderOptions } from '../../../core/artifact/artifact-reader.ts';
+import { createArtifactReader, type ArtifactReader, type ArtifactReaderOptions } from '../../../core/artifact/artifact-reader.ts';
 import type { ArtifactHead, ArtifactSummary, PayloadFile, PayloadSink } from '../../../core/artifact/types.ts';
 import type { OtaError } from '../../../core/errors.ts';
 import { concatBytes } from '../../../core/bytes.ts';
@@ -74,7 +74,7 @@ export type ReadOptions = Partial<Omit<ArtifactReaderOptions, 'sink'>> & {
 };
 
 export function newReader(options: ReadOptions & { sink: PayloadSink }): ArtifactReader {
-  return new ArtifactReader({
+  return createArtifactReader({
     sha256: sha256Noble,
     inflate: inflateFflate,
     verifier: verifierNoble,

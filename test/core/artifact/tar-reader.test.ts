@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { concatBytes, fromUtf8, utf8 } from '../../../core/bytes.ts';
 import { OtaError } from '../../../core/errors.ts';
-import { TAR_META_MAX_BYTES, TarReader, type TarEntry } from '../../../core/artifact/tar-reader.ts';
+import { TAR_META_MAX_BYTES, createTarReader, type TarEntry, type TarReader } from '../../../core/artifact/tar-reader.ts';
 import { tarArchive, tarEntryBytes, tarHeader } from './tar-build.ts';
 
 interface Seen {
@@ -16,7 +16,7 @@ async function readTar(archive: Uint8Array, chunk = archive.length): Promise<See
   const seen: Seen[] = [];
   let parts: Uint8Array[] = [];
   let current: TarEntry | undefined;
-  const reader = new TarReader(
+  const reader = createTarReader(
     {
       entry: (e) => {
         current = e;
@@ -154,7 +154,7 @@ describe('TarReader', () => {
     const got: string[] = [];
     let reader!: TarReader;
     let pausedOnce = false;
-    reader = new TarReader(
+    reader = createTarReader(
       {
         entry: () => {
           if (!pausedOnce) {
