@@ -1,6 +1,7 @@
 // One device's power supply. Every flash erase/program (and KV write, for stores not built on a
 // NorFlash) asks the rail first, so a test can cut power at any single operation and replay the
 // boot that follows. The cut operation is torn: it does part of its work, then throws PowerCut.
+import { prng } from '../prng.ts';
 
 export class PowerCut extends Error {
   override readonly name = 'PowerCut';
@@ -13,11 +14,11 @@ export class PowerRail {
   #operations = 0;
   #cutAt: number | undefined;
   #cut = false;
-  #state: number; // mulberry32 state: small, fast, and the same sequence for the same seed
+  readonly #random: () => number;
 
   constructor(seed = 1) {
     if (!Number.isInteger(seed)) throw new TypeError(`"seed" expected an integer, got ${seed}`);
-    this.#state = seed >>> 0;
+    this.#random = prng(seed);
   }
 
   /** Operations performed since construction (each erase, program, kv set/delete counts once). */
@@ -56,9 +57,6 @@ export class PowerRail {
 
   /** Seeded PRNG in [0,1) for how much of a torn operation happens. */
   random(): number {
-    let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.#random();
   }
 }

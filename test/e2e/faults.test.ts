@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpMeter } from '../../simulator/demo/http-meter.ts';
 import { Lab } from '../../simulator/demo/lab.ts';
+import { prng } from '../../simulator/prng.ts';
 
 const FINAL = new Set(['success', 'failure', 'already-installed']);
 
@@ -10,16 +11,6 @@ function statuses(history: string[]): string[] {
   return history.map((h) => h.replace(/ \(.*\)$/, ''));
 }
 
-/** mulberry32: the same offsets on every run. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    let t = (state = (state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('server abort (409) at each status report', () => {
   const meter = new HttpMeter();

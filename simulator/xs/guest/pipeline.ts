@@ -6,6 +6,7 @@ import type { PayloadFile, PayloadSink } from '../../../core/artifact/types.ts';
 import type { Sha256Factory } from '../../../platform/digest.ts';
 import type { Inflate } from '../../../platform/inflate.ts';
 import type { PublicKey, Verifier } from '../../../platform/verifier.ts';
+import { prng } from '../../prng.ts';
 import { artifactFacts, errorFacts, type ArtifactFacts, type ErrorFacts } from './facts.ts';
 
 /** Fixed chunk size, or seeded random sizes in [1, max]. */
@@ -31,17 +32,6 @@ export interface PipelineResult {
   readonly discards: number;
 }
 
-/** mulberry32: a tiny seeded PRNG, the same sequence on every engine. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export async function runPipeline(options: PipelineOptions): Promise<PipelineResult> {
   let sinkBytes = 0;

@@ -16,17 +16,7 @@ export function fixtureKey(name: string): PublicKey {
   return parsePublicKeyPem(readFileSync(resolve(MENDER_FIXTURES, name), 'utf8'));
 }
 
-/** mulberry32: small, seeded, good enough to pick chunk sizes and mutations reproducibly. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../../../simulator/prng.ts';
 
 export interface Recorded {
   events: string[];
