@@ -1,6 +1,6 @@
 // Both directions against Debian's mender-artifact 3.9: artifacts it writes, read by `ota-mcu inspect`
 // (the reader), and artifacts our writer writes, accepted and read back by it.
-import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { run as inspect, type InspectJson } from '../../simulator/cli/inspect.ts';
 import { writeArtifact, type WriteArtifactOptions } from '../../simulator/artifact-writer.ts';
 import { realTool } from '../real-tools.ts';
+import { runCli } from '../cli/cli-harness.ts';
+import { menderArtifact, menderRead, type MenderReadFacts } from '../core/artifact/mender-read.ts';
 
 const HAS_TOOL = realTool('mender-artifact');
 
@@ -37,74 +39,20 @@ afterAll(() => {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
-function tool(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync('mender-artifact', args, { encoding: 'utf8' });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 async function inspectJson(path: string, key?: string): Promise<{ code: number; json: InspectJson | undefined; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  let code: number;
-  try {
-    code = await inspect([path, '--json', ...(key === undefined ? [] : ['--key', key])]);
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
+  const { code, stdout, stderr } = await runCli(inspect, [path, '--json', ...(key === undefined ? [] : ['--key', key])]);
   expect(stdout === '' || stdout.trimEnd().split('\n').length === 1, stdout).toBe(true);
   return { code, json: stdout === '' ? undefined : (JSON.parse(stdout) as InspectJson), stderr };
 }
 
-/** The facts `mender-artifact read` prints, in the shape of `inspect --json`. */
-interface ReadFacts {
-  name: string;
-  signature: string;
-  deviceTypes: string[];
-  providesGroup: string;
-  dependsNames: string[];
-  dependsGroups: string[];
-  payloads: { type: string; provides: Record<string, string>; depends: Record<string, string>; clears: string[]; metaData: unknown; files: { name: string; size: number; sha256: string }[] }[];
-}
-function parseRead(stdout: string): ReadFacts {
-  const line = (label: string) => new RegExp(`^\\s*${label}:[ \\t]*(.*)$`, 'm').exec(stdout)?.[1] ?? '';
-  const list = (text: string) => (text.replace(/^'?\[|\]'?$/g, '').trim() === '' ? [] : text.replace(/^'?\[|\]'?$/g, '').split(/,? /));
-  const facts: ReadFacts = {
-    name: line('Name'),
-    signature: line('Signature'),
-    deviceTypes: list(line('Compatible devices')),
-    providesGroup: line('Provides group'),
-    dependsNames: list(line('Depends on one of artifact\\(s\\)')),
-    dependsGroups: list(line('Depends on one of group\\(s\\)')),
-    payloads: [],
-  };
-  for (const block of stdout.split(/^ {4}\d+:$/m).slice(1)) {
-    const pairs = (label: string): Record<string, string> => {
-      const body = new RegExp(`^ {4}${label}:\\n((?:\\t.*\\n)*)`, 'm').exec(block)?.[1] ?? '';
-      return Object.fromEntries(body.split('\n').filter(Boolean).map((l) => { const [k, ...v] = l.trim().split(': '); return [k!, v.join(': ')]; }));
-    };
-    const meta = /^ {4}Metadata:\n((?:\t.*\n)*)/m.exec(block)?.[1];
-    const files = [...block.matchAll(/name:\s+(\S+)\n\s+size:\s+(\d+)\n\s+modified:.*\n\s+checksum:\s+([0-9a-f]{64})/g)];
-    facts.payloads.push({
-      type: /Type:\s+(\S+)/.exec(block)?.[1] ?? '',
-      provides: pairs('Provides'),
-      depends: pairs('Depends'),
-      clears: JSON.parse(/Clears Provides: (\[.*\])/.exec(block)?.[1] ?? '[]') as string[],
-      metaData: meta === undefined ? null : JSON.parse(meta),
-      files: files.map((m) => ({ name: m[1]!, size: Number(m[2]), sha256: m[3]! })),
-    });
-  }
-  return facts;
-}
 
 /** Checks that inspect's JSON says what `mender-artifact read` says. */
-function expectSameFacts(json: InspectJson, read: ReadFacts): void {
+function expectSameFacts(json: InspectJson, read: MenderReadFacts): void {
   expect(json.artifact_name).toBe(read.name);
   expect(json.device_types).toEqual(read.deviceTypes);
   expect(json.provides.artifact_group ?? '').toBe(read.providesGroup);
-  expect(json.depends.artifact_name ?? []).toEqual(read.dependsNames);
+  expect(json.depends.artifact_name ?? []).toEqual(read.dependsArtifacts);
   expect(json.depends.artifact_group ?? []).toEqual(read.dependsGroups);
   expect(json.payloads).toHaveLength(read.payloads.length);
   json.payloads.forEach((payload, i) => {
@@ -112,9 +60,9 @@ function expectSameFacts(json: InspectJson, read: ReadFacts): void {
     expect(payload.type).toBe(theirs.type);
     expect(payload.provides).toEqual(theirs.provides);
     expect(payload.depends).toEqual(theirs.depends);
-    expect(payload.clears_provides).toEqual(theirs.clears);
+    expect(payload.clears_provides).toEqual(theirs.clearsProvides);
     expect(payload.meta_data).toEqual(theirs.metaData);
-    expect(payload.files).toEqual(theirs.files);
+    expect(payload.files).toEqual(theirs.files.map(({ name, size, checksum }) => ({ name, size, sha256: checksum })));
   });
 }
 
@@ -127,7 +75,7 @@ function toolWrite(files: { name: string; data: Uint8Array }[], extra: string[] 
   spawnSync('mkdir', ['-p', sub]);
   for (const file of files) writeFileSync(join(sub, file.name), file.data);
   const out = join(dir, `tool-${serial}.mender`);
-  const result = tool(['write', 'module-image', '-n', `rel-${serial}`, '-t', 'board-a', '-T', 'single-file', ...files.flatMap((f) => ['-f', join(sub, f.name)]), ...extra, '-o', out]);
+  const result = menderArtifact(['write', 'module-image', '-n', `rel-${serial}`, '-t', 'board-a', '-T', 'single-file', ...files.flatMap((f) => ['-f', join(sub, f.name)]), ...extra, '-o', out]);
   expect(result.status, result.stderr).toBe(0);
   return out;
 }
@@ -147,7 +95,7 @@ describe.skipIf(!HAS_TOOL)('artifacts from mender-artifact, read by ota-mcu insp
     expect(json!.compression).toBe(compression);
     expect(json!.signature).toBe('unsigned');
     expect(json!.payloads[0]!.files).toEqual(files.map((f) => ({ name: f.name, size: f.data.length, sha256: sha256Hex(f.data) })));
-    expectSameFacts(json!, parseRead(tool(['read', path]).stdout));
+    expectSameFacts(json!, menderRead(path));
   });
 
   it('a file name longer than 100 bytes', async () => {
@@ -168,7 +116,7 @@ describe.skipIf(!HAS_TOOL)('artifacts from mender-artifact, read by ota-mcu insp
     expect(json!.payloads[0]!.files).toHaveLength(20);
     expect(json!.device_types).toEqual(['board-a', 'board-b']);
     expect(json!.payloads[0]!.meta_data).toEqual({ count: 3, list: ['a', 'b'], url: 'https://example.com/x' });
-    expectSameFacts(json!, parseRead(tool(['read', path]).stdout));
+    expectSameFacts(json!, menderRead(path));
   });
 
   it.each([['rsa2048'], ['rsa3072'], ['rsa4096'], ['ec']] as const)('a %s signature: valid with the key, not-checked without, invalid with another key', async (name) => {
@@ -177,7 +125,7 @@ describe.skipIf(!HAS_TOOL)('artifacts from mender-artifact, read by ota-mcu insp
       const path = toolWrite([{ name: 'app.bin', data: bytesOf(5000, 2) }], ['--compression', compression, '-k', key.privatePem]);
       const good = await inspectJson(path, key.publicPem);
       expect([good.code, good.json!.signature], good.stderr).toEqual([0, 'valid']);
-      expectSameFacts(good.json!, parseRead(tool(['read', '-k', key.publicPem, path]).stdout));
+      expectSameFacts(good.json!, menderRead(path, ['-k', key.publicPem]));
       const unchecked = await inspectJson(path);
       expect([unchecked.code, unchecked.json!.signature]).toEqual([0, 'not-checked']);
       const wrong = await inspectJson(path, (name === 'ec' ? keys.otherEc : keys.ec).publicPem);
@@ -205,7 +153,7 @@ describe.skipIf(!HAS_TOOL)('artifacts from mender-artifact, read by ota-mcu insp
     bytes[1536] = bytes[1536] === 0x30 ? 0x31 : 0x30;
     const edited = join(dir, 'edited.mender');
     writeFileSync(edited, bytes);
-    expect(tool(['validate', '-k', keys.ec.publicPem, edited]).status).not.toBe(0);
+    expect(menderArtifact(['validate', '-k', keys.ec.publicPem, edited]).status).not.toBe(0);
     const withKey = await inspectJson(edited, keys.ec.publicPem);
     expect(withKey.code).toBe(1);
     expect(withKey.stderr).toMatch(/signature-invalid/);
@@ -244,23 +192,21 @@ describe.skipIf(!HAS_TOOL)('artifacts from our writer, read by mender-artifact',
     const key = keyName === undefined ? undefined : keys[keyName];
     const path = join(dir, `ours-${compression}-${keyName ?? 'unsigned'}.mender`);
     writeFileSync(path, writeArtifact(options(compression, key?.privatePem)));
-    const validate = tool(['validate', ...(key === undefined ? [] : ['-k', key.publicPem]), path]);
+    const validate = menderArtifact(['validate', ...(key === undefined ? [] : ['-k', key.publicPem]), path]);
     expect(validate.status, validate.stdout + validate.stderr).toBe(0);
-    const read = tool(['read', ...(key === undefined ? [] : ['-k', key.publicPem]), path]);
-    expect(read.status, read.stderr).toBe(0);
-    const facts = parseRead(read.stdout);
+    const facts = menderRead(path, key === undefined ? [] : ['-k', key.publicPem]);
     expect(facts.signature).toBe(key === undefined ? 'no signature' : 'signed and verified correctly');
-    expect(facts).toMatchObject({ name: `ours-${compression}`, deviceTypes: ['board-a', 'board-b'], providesGroup: 'grp-x', dependsNames: ['ours-prev'], dependsGroups: ['grp-y'] });
+    expect(facts).toMatchObject({ name: `ours-${compression}`, deviceTypes: ['board-a', 'board-b'], providesGroup: 'grp-x', dependsArtifacts: ['ours-prev'], dependsGroups: ['grp-y'] });
     expect(facts.payloads).toEqual([
       {
         type: 'zephyr-image',
         provides: { 'rootfs-image.zephyr-image.version': `ours-${compression}`, 'zephyr-image.version': '1.1.0' },
         depends: { 'zephyr-image.version': '1.0.0' },
-        clears: ['zephyr-image.*', 'rootfs-image.zephyr-image.*'],
+        clearsProvides: ['zephyr-image.*', 'rootfs-image.zephyr-image.*'],
         metaData: { slot: 1, tags: ['a', 'b'] },
         files: [
-          { name: 'zephyr.signed.bin', size: 70_000, sha256: sha256Hex(bytesOf(70_000, 5)) },
-          { name: 'notes.txt', size: 6, sha256: sha256Hex(new TextEncoder().encode('hello\n')) },
+          { name: 'zephyr.signed.bin', size: 70_000, checksum: sha256Hex(bytesOf(70_000, 5)) },
+          { name: 'notes.txt', size: 6, checksum: sha256Hex(new TextEncoder().encode('hello\n')) },
         ],
       },
     ]);
@@ -273,6 +219,6 @@ describe.skipIf(!HAS_TOOL)('artifacts from our writer, read by mender-artifact',
   it('a signed artifact of ours fails mender-artifact validate with another key', () => {
     const path = join(dir, 'ours-wrong-key.mender');
     writeFileSync(path, writeArtifact(options('gzip', keys.ec.privatePem)));
-    expect(tool(['validate', '-k', keys.otherEc.publicPem, path]).status).not.toBe(0);
+    expect(menderArtifact(['validate', '-k', keys.otherEc.publicPem, path]).status).not.toBe(0);
   });
 });

@@ -29,9 +29,15 @@ export function menderArtifact(args: string[]): { status: number; stdout: string
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
-export function menderRead(path: string): MenderReadFacts {
-  const { status, stdout, stderr } = menderArtifact(['read', path]);
+/** `mender-artifact read [options] path`, parsed; throws when the tool fails. */
+export function menderRead(path: string, options: string[] = []): MenderReadFacts {
+  const { status, stdout, stderr } = menderArtifact(['read', ...options, path]);
   if (status !== 0) throw new Error(`mender-artifact read ${path} failed: ${stderr || stdout}`);
+  return parseMenderRead(stdout);
+}
+
+/** The facts in what `mender-artifact read` prints. */
+export function parseMenderRead(stdout: string): MenderReadFacts {
   const text = stdout.slice(stdout.indexOf('Mender artifact:'));
   const field = (label: string) => (new RegExp(`^\\s*${label}: ?(.*)$`, 'm').exec(text)?.[1] ?? '').trim();
   const facts: MenderReadFacts = {
