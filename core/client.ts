@@ -14,7 +14,7 @@ import { RecordStore } from './deployment/record-store.ts';
 import { OtaError, isOtaError } from './errors.ts';
 import { UpdateModuleRegistry, type UpdateModule } from './modules/update-module.ts';
 import { exponentialBackoffMs } from './server/backoff.ts';
-import { DeviceApi } from './server/device-api.ts';
+import { createDeviceApi, type DeviceApi } from './server/device-api.ts';
 
 export interface RunOnceResult {
   /** The deployment this run took part in, if any, and how it ended. */
@@ -44,7 +44,7 @@ export function createClient(board: Board, clientConfig: ClientConfig): Client {
     config.onEvent?.({ type: 'log', level, message });
   };
   // The board's I/O and the configuration under the names DeviceApi and the machine read.
-  const api = new DeviceApi({ ...board, ...config, identity: config.identity ?? { ...board.identity }, log });
+  const api = createDeviceApi({ ...board, ...config, identity: config.identity ?? { ...board.identity }, log });
   // Only the modules the board registers: the core carries none, so a board ships only its own.
   const modules = new UpdateModuleRegistry(config.updateModules);
   const store = new RecordStore(keyValue, codec);

@@ -111,177 +111,92 @@ interface Throttled {
   waits: number;
 }
 
-export class DeviceApi {
+/** The device side of the Mender device API (createDeviceApi). */
+export interface DeviceApi {
   /** The poll settings in force (Mender's names), for the caller's scheduling. */
   readonly pollIntervals: PollIntervals;
-  readonly #options: DeviceApiOptions;
-  readonly #baseUrl: string;
-  readonly #log: (level: LogLevel, message: string) => void;
-  readonly #timeoutMs: number;
-  #jwt: string | undefined; // in memory only, never persisted
-  #authorizing: Promise<void> | undefined;
-  #signer: Promise<Signer> | undefined;
-  #nextApi: NextApi = 'v2';
-
-  constructor(options: DeviceApiOptions) {
-    const match = /^(https?):\/\/[^/?#\s]+(\/[^?#\s]*)?$/.exec(options.serverUrl);
-    if (match === null) throw new TypeError(`"serverUrl" expected an http(s):// URL, got ${JSON.stringify(options.serverUrl)}`);
-    if (match[1] === 'http' && options.allowHttp !== true) throw plainHttp(`serverUrl ${options.serverUrl}`);
-    if (typeof options.identity !== 'object' || options.identity === null || Object.keys(options.identity).length === 0) {
-      throw new TypeError('"identity" expected at least one attribute, got none');
-    }
-    this.#options = options;
-    this.#baseUrl = options.serverUrl.replace(/\/+$/, '');
-    this.#log = options.log ?? ((level, message) => options.system.log(level, message));
-    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.pollIntervals = Object.freeze({ ...DEFAULT_POLL_INTERVALS, ...options.pollIntervals });
-  }
-
-  get isAuthorized(): boolean {
-    return this.#jwt !== undefined;
-  }
-
+  readonly isAuthorized: boolean;
   /**
    * POST auth_requests with X-MEN-Signature over the exact body; the JWT is kept in memory only.
    * Throws OtaError('unauthorized') while the device is pending or rejected (the caller backs off).
    */
-  authorize(): Promise<void> {
-    // One auth request at a time, shared by every caller that needs a token.
-    this.#authorizing ??= this.#requestToken().finally(() => {
-      this.#authorizing = undefined;
-    });
-    return this.#authorizing;
-  }
-
+  authorize(): Promise<void>;
   /** v2 POST next with device_provides → on 404 v1 POST → on 404 v1 GET; remembers what works. undefined on 204. */
-  async checkUpdate(state: DeviceState): Promise<DeploymentInstructions | undefined> {
-    for (;;) {
-      const api = this.#nextApi;
-      const { method, path, body } = nextRequest(api, state);
-      const endpoint = `${method} ${path.replace(/\?.*$/, '')}`;
-      const answer = await this.#call(method, path, body, ONCE);
-      const fallback = NEXT_FALLBACK[api];
-      if (answer.status === 404 && fallback !== undefined) {
-        this.#log('debug', `${endpoint}: 404, trying ${fallback}`);
-        this.#nextApi = fallback;
-        continue;
-      }
-      if (answer.status === 204) return undefined;
-      if (answer.status === 200) return parseInstructions(parseAnswer(answer.body, endpoint, 200), endpoint);
-      if (answer.status === 409) throw this.#failure(endpoint, answer, 'deployment-aborted', ' (the server failed the deployment)');
-      throw this.#failure(endpoint, answer);
-    }
-  }
-
+  checkUpdate(state: DeviceState): Promise<DeploymentInstructions | undefined>;
   /** PUT …/status; retried with backoff on network/5xx/429 (Retry-After) up to a bound; OtaError('deployment-aborted') on 409. */
-  async reportStatus(deploymentId: string, status: DeploymentStatus, substate?: string): Promise<void> {
-    if (!STATUSES.includes(status)) throw new TypeError(`"status" expected one of ${STATUSES.join(', ')}, got ${JSON.stringify(status)}`);
-    const report: { status: DeploymentStatus; substate?: string } = { status };
-    // Cut by code points, so a surrogate pair is never split.
-    if (substate !== undefined && substate !== '') report.substate = Array.from(substate).slice(0, SUBSTATE_MAX_CHARS).join('');
-    const path = `${DEPLOYMENTS_PATH}${deploymentPart(deploymentId)}/status`;
-    const answer = await this.#call('PUT', path, utf8(JSON.stringify(report)), this.#reportSends());
-    if (answer.status === 409) throw this.#failure(`PUT ${path} "${status}"`, answer, 'deployment-aborted', ' (deployment aborted)');
-    this.#expect(`PUT ${path} "${status}"`, answer);
-  }
-
+  reportStatus(deploymentId: string, status: DeploymentStatus, substate?: string): Promise<void>;
   /** PUT …/log. Oldest messages are dropped (with a marker) when the body would pass LOG_MAX_BYTES. */
-  async uploadLog(deploymentId: string, messages: DeploymentLogMessage[]): Promise<void> {
-    if (messages.length === 0) throw new RangeError('"messages" expected at least one message, got none');
-    const path = `${DEPLOYMENTS_PATH}${deploymentPart(deploymentId)}/log`;
-    this.#expect(`PUT ${path}`, await this.#call('PUT', path, logBody(messages), this.#reportSends()));
-  }
-
+  uploadLog(deploymentId: string, messages: DeploymentLogMessage[]): Promise<void>;
   /**
    * GET the artifact (pre-signed URI, no JWT) with `Range: bytes=start-` when start > 0; checks
    * 206 and Content-Range (start, and the total when given) for a ranged request, 200 otherwise.
    * Returns the streaming response: the caller reads and closes it.
    */
-  async download(uri: string, options: { start?: number; total?: number } = {}): Promise<HttpResponse> {
-    const start = options.start ?? 0;
-    if (!Number.isSafeInteger(start) || start < 0) throw new RangeError(`"start" expected an integer >= 0, got ${start}`);
-    const scheme = /^(https?):\/\/[^/?#\s]+/.exec(uri)?.[1];
-    if (scheme === undefined) throw unexpected('http-status', 'download URI', 'an http(s):// URL', JSON.stringify(redact(uri)));
-    if (scheme === 'http' && this.#options.allowHttp !== true) throw plainHttp(`GET ${redact(uri)}`);
-    const headers: Record<string, string> = {};
-    if (start > 0) headers['Range'] = `bytes=${start}-`;
-    const endpoint = start > 0 ? `GET ${redact(uri)} (Range: bytes=${start}-)` : `GET ${redact(uri)}`;
-    const response = await this.#send('GET', uri, headers, undefined, endpoint, { waits: 0 });
-    try {
-      checkDownload(response, start, options.total, endpoint);
-    } catch (error) {
-      await response.close();
-      throw error;
-    }
-    return response;
-  }
-
+  download(uri: string, options?: { start?: number; total?: number }): Promise<HttpResponse>;
   /** PATCH the inventory attributes (upsert); values are strings, finite numbers or string lists. */
-  async patchInventory(attributes: Record<string, string | number | string[]>): Promise<void> {
-    const list: { name: string; value: string | number | string[] }[] = [];
-    for (const name of Object.keys(attributes)) {
-      const value = attributes[name]!;
-      const ok =
-        typeof value === 'string' ||
-        (typeof value === 'number' && Number.isFinite(value)) ||
-        (Array.isArray(value) && value.every((item) => typeof item === 'string'));
-      if (!ok || name === '') throw new TypeError(`inventory "${name}" expected a string, finite number or string[], got ${describe(value)}`);
-      list.push({ name, value });
-    }
-    if (list.length === 0) throw new RangeError('"attributes" expected at least one, got none');
-    this.#expect(`PATCH ${INVENTORY_PATH}`, await this.#call('PATCH', INVENTORY_PATH, utf8(JSON.stringify(list)), ONCE));
-  }
-
+  patchInventory(attributes: Record<string, string | number | string[]>): Promise<void>;
   /** GET the desired configuration (string values); {} when the server has none for this device (404). */
-  async getConfiguration(): Promise<Record<string, string>> {
-    const endpoint = `GET ${CONFIGURATION_PATH}`;
-    const answer = await this.#call('GET', CONFIGURATION_PATH, undefined, ONCE);
-    if (answer.status === 404) return {};
-    if (answer.status !== 200) throw this.#failure(endpoint, answer);
-    const body = objectAnswer(parseAnswer(answer.body, endpoint, 200), endpoint);
-    const config: Record<string, string> = {};
-    for (const key of Object.keys(body)) config[key] = stringField(body, '', key, endpoint, true);
-    return config;
-  }
-
+  getConfiguration(): Promise<Record<string, string>>;
   /** PUT the configuration now applied on the device. */
-  async putConfiguration(config: Record<string, string>): Promise<void> {
-    for (const key of Object.keys(config)) {
-      if (typeof config[key] !== 'string') throw new TypeError(`configuration "${key}" expected a string, got ${describe(config[key])}`);
-    }
-    this.#expect(`PUT ${CONFIGURATION_PATH}`, await this.#call('PUT', CONFIGURATION_PATH, utf8(JSON.stringify(config)), ONCE));
+  putConfiguration(config: Record<string, string>): Promise<void>;
+}
+
+export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
+  const match = /^(https?):\/\/[^/?#\s]+(\/[^?#\s]*)?$/.exec(options.serverUrl);
+  if (match === null) throw new TypeError(`"serverUrl" expected an http(s):// URL, got ${JSON.stringify(options.serverUrl)}`);
+  if (match[1] === 'http' && options.allowHttp !== true) throw plainHttp(`serverUrl ${options.serverUrl}`);
+  if (typeof options.identity !== 'object' || options.identity === null || Object.keys(options.identity).length === 0) {
+    throw new TypeError('"identity" expected at least one attribute, got none');
+  }
+  const { http, scheduler, system, allowHttp, ca, tenantToken } = options;
+  const baseUrl = options.serverUrl.replace(/\/+$/, '');
+  const log = options.log ?? ((level: LogLevel, message: string) => system.log(level, message));
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const pollIntervals: PollIntervals = Object.freeze({ ...DEFAULT_POLL_INTERVALS, ...options.pollIntervals });
+  const reportSends: Sends = statusReportSends(pollIntervals);
+  let jwt: string | undefined; // in memory only, never persisted
+  let authorizing: Promise<void> | undefined;
+  let signer: Promise<Signer> | undefined;
+  let nextApi: NextApi = 'v2';
+
+  function authorize(): Promise<void> {
+    // One auth request at a time, shared by every caller that needs a token.
+    authorizing ??= requestToken().finally(() => {
+      authorizing = undefined;
+    });
+    return authorizing;
   }
 
-  async #requestToken(): Promise<void> {
-    this.#jwt = undefined;
-    const signer = await this.#identityKey();
-    const body = authRequestBody(this.#options.identity, signer.publicKeyPem, this.#options.tenantToken);
+  async function requestToken(): Promise<void> {
+    jwt = undefined;
+    const key = await identityKey();
+    const body = authRequestBody(options.identity, key.publicKeyPem, tenantToken);
     const headers: Record<string, string> = {
       'Content-Type': 'application/json',
-      'X-MEN-Signature': toBase64(await signer.sign(body)),
+      'X-MEN-Signature': toBase64(await key.sign(body)),
     };
-    if (this.#options.tenantToken) headers['Authorization'] = `Bearer ${this.#options.tenantToken}`;
+    if (tenantToken) headers['Authorization'] = `Bearer ${tenantToken}`;
     const endpoint = `POST ${AUTH_PATH}`;
-    const response = await this.#send('POST', this.#baseUrl + AUTH_PATH, headers, body, endpoint, { waits: 0 });
+    const response = await send('POST', baseUrl + AUTH_PATH, headers, body, endpoint, { waits: 0 });
     const answer = { status: response.status, body: await readAnswer(response, endpoint), attempts: 1 };
-    if (answer.status !== 200) throw this.#failure(endpoint, answer, undefined, answer.status === 401 ? ' (device pending or rejected)' : '');
+    if (answer.status !== 200) throw failure(endpoint, answer, undefined, answer.status === 401 ? ' (device pending or rejected)' : '');
     const token = answerText(answer.body, endpoint, 200).trim();
     // Opaque, but it goes into a header: printable ASCII, no spaces.
     if (!/^[\x21-\x7e]{1,8192}$/.test(token)) throw unexpected('http-status', `${endpoint}: HTTP 200 body`, 'a JWT', describe(token));
-    this.#jwt = token;
-    this.#log('info', `authorized by ${this.#baseUrl}`);
+    jwt = token;
+    log('info', `authorized by ${baseUrl}`);
   }
 
-  #identityKey(): Promise<Signer> {
-    this.#signer ??= loadIdentityKey(this.#options.keyValue, (n) => this.#options.system.randomBytes(n), this.#options.identityKeyType ?? 'ed25519');
-    this.#signer.catch(() => {
-      this.#signer = undefined; // try again next time (e.g. a KeyValue hiccup)
+  function identityKey(): Promise<Signer> {
+    signer ??= loadIdentityKey(options.keyValue, (n) => system.randomBytes(n), options.identityKeyType ?? 'ed25519');
+    signer.catch(() => {
+      signer = undefined; // try again next time (e.g. a KeyValue hiccup)
     });
-    return this.#signer;
+    return signer;
   }
 
   /** A JWT-carrying request, with the 401 / 429 / retry rules; the answer fully read. */
-  async #call(method: Method, path: string, body: Uint8Array | undefined, sendsAllowed: Sends): Promise<Answer> {
+  async function call(method: Method, path: string, body: Uint8Array | undefined, sendsAllowed: Sends): Promise<Answer> {
     const endpoint = `${method} ${path.replace(/\?.*$/, '')}`;
     const throttled = { waits: 0 };
     let reauthorized = false;
@@ -293,81 +208,162 @@ export class DeviceApi {
       sends++;
       try {
         // Inside the try: a network error while authorizing is retried like one on the call itself.
-        if (this.#jwt === undefined) await this.authorize();
-        token = this.#jwt!;
+        if (jwt === undefined) await authorize();
+        token = jwt!;
         const headers: Record<string, string> = { Authorization: `Bearer ${token}` };
         if (body !== undefined) headers['Content-Type'] = 'application/json';
-        const response = await this.#send(method, this.#baseUrl + path, headers, body, endpoint, throttled);
+        const response = await send(method, baseUrl + path, headers, body, endpoint, throttled);
         answer = { status: response.status, body: await readAnswer(response, endpoint), attempts: sends };
       } catch (error) {
         if (!isOtaError(error, 'network')) throw error;
-        if (!(await this.#backoff(endpoint, failures++, sendsAllowed, error.message))) {
+        if (!(await backoff(endpoint, failures++, sendsAllowed, error.message))) {
           throw new OtaError('network', `${error.message} (after ${sends} attempts)`, { cause: error });
         }
         continue;
       }
       if (answer.status === 401 && !reauthorized) {
         // JWT expired or revoked: one new auth request, then the same request again.
-        this.#log('info', `${endpoint}: 401, authorizing again`);
-        if (this.#jwt === token) this.#jwt = undefined; // unless a concurrent call already renewed it
+        log('info', `${endpoint}: 401, authorizing again`);
+        if (jwt === token) jwt = undefined; // unless a concurrent call already renewed it
         reauthorized = true;
         continue;
       }
-      if (answer.status >= 500 && (await this.#backoff(endpoint, failures++, sendsAllowed, statusLine(answer.status)))) continue;
+      if (answer.status >= 500 && (await backoff(endpoint, failures++, sendsAllowed, statusLine(answer.status)))) continue;
       return answer;
     }
   }
 
   /** Waits before the next retry; false when the bound is reached. */
-  async #backoff(endpoint: string, tried: number, sends: Sends, why: string): Promise<boolean> {
+  async function backoff(endpoint: string, tried: number, sends: Sends, why: string): Promise<boolean> {
     if (tried + 1 >= sends) return false;
-    const waitMs = exponentialBackoffMs(tried, this.pollIntervals.RetryPollIntervalSeconds * 1000, sends - 1);
+    const waitMs = exponentialBackoffMs(tried, pollIntervals.RetryPollIntervalSeconds * 1000, sends - 1);
     if (waitMs === undefined) return false;
-    this.#log('warn', `${endpoint}: ${why}; retrying in ${waitMs / 1000} s`);
-    await this.#options.scheduler.sleep(waitMs);
+    log('warn', `${endpoint}: ${why}; retrying in ${waitMs / 1000} s`);
+    await scheduler.sleep(waitMs);
     return true;
   }
 
-  async #throttle(endpoint: string, header: string | undefined): Promise<void> {
-    const asked = retryAfterMs(header, this.#options.system.wallClockMs()) ?? DEFAULT_RETRY_AFTER_MS;
-    // A huge Retry-After must not stall the device for longer than one poll interval.
-    const waitMs = Math.min(asked, this.pollIntervals.UpdatePollIntervalSeconds * 1000);
-    this.#log('warn', `${endpoint}: HTTP 429; waiting ${waitMs / 1000} s (Retry-After: ${header ?? 'none'})`);
-    await this.#options.scheduler.sleep(waitMs);
-  }
-
   /** One request; a 429 answer is waited out and sent again, up to MAX_THROTTLED_WAITS per call. */
-  async #send(method: Method, url: string, headers: Record<string, string>, body: Uint8Array | undefined, endpoint: string, throttled: Throttled): Promise<HttpResponse> {
-    const ca = this.#options.ca;
+  async function send(method: Method, url: string, headers: Record<string, string>, body: Uint8Array | undefined, endpoint: string, throttled: Throttled): Promise<HttpResponse> {
     for (;;) {
       let response: HttpResponse;
       try {
-        response = await this.#options.http.request({ method, url, headers, body, timeoutMs: this.#timeoutMs, tls: ca === undefined ? undefined : { ca } });
+        response = await http.request({ method, url, headers, body, timeoutMs, tls: ca === undefined ? undefined : { ca } });
       } catch (error) {
         if (isOtaError(error, 'network')) throw new OtaError('network', `${endpoint}: ${error.message}`, { cause: error });
         throw error;
       }
       if (response.status !== 429 || throttled.waits++ >= MAX_THROTTLED_WAITS) return response;
       await response.close();
-      await this.#throttle(endpoint, response.headers.get('retry-after'));
+      const header = response.headers.get('retry-after');
+      const asked = retryAfterMs(header, system.wallClockMs()) ?? DEFAULT_RETRY_AFTER_MS;
+      // A huge Retry-After must not stall the device for longer than one poll interval.
+      const waitMs = Math.min(asked, pollIntervals.UpdatePollIntervalSeconds * 1000);
+      log('warn', `${endpoint}: HTTP 429; waiting ${waitMs / 1000} s (Retry-After: ${header ?? 'none'})`);
+      await scheduler.sleep(waitMs);
     }
   }
 
   /** 200 or 204, or the failure naming the endpoint. */
-  #expect(endpoint: string, answer: Answer): void {
-    if (answer.status !== 204 && answer.status !== 200) throw this.#failure(endpoint, answer);
+  function expectOk(endpoint: string, answer: Answer): void {
+    if (answer.status !== 204 && answer.status !== 200) throw failure(endpoint, answer);
   }
 
-  /** `endpoint: HTTP 500 (after 3 attempts): the server's error`; a 401 is 'unauthorized' (after authorizing again, from #call). */
-  #failure(endpoint: string, answer: Answer, code: OtaErrorCode = answer.status === 401 ? 'unauthorized' : 'http-status', note = ''): OtaError {
-    const after = answer.attempts > 1 ? ` (after ${answer.attempts} attempts)` : '';
-    const text = serverError(answer.body);
-    return new OtaError(code, `${endpoint}: ${statusLine(answer.status)}${note}${after}${text === '' ? '' : `: ${text}`}`);
-  }
+  return {
+    pollIntervals,
+    get isAuthorized() {
+      return jwt !== undefined;
+    },
+    authorize,
+    async checkUpdate(state) {
+      for (;;) {
+        const api = nextApi;
+        const { method, path, body } = nextRequest(api, state);
+        const endpoint = `${method} ${path.replace(/\?.*$/, '')}`;
+        const answer = await call(method, path, body, ONCE);
+        const fallback = NEXT_FALLBACK[api];
+        if (answer.status === 404 && fallback !== undefined) {
+          log('debug', `${endpoint}: 404, trying ${fallback}`);
+          nextApi = fallback;
+          continue;
+        }
+        if (answer.status === 204) return undefined;
+        if (answer.status === 200) return parseInstructions(parseAnswer(answer.body, endpoint, 200), endpoint);
+        if (answer.status === 409) throw failure(endpoint, answer, 'deployment-aborted', ' (the server failed the deployment)');
+        throw failure(endpoint, answer);
+      }
+    },
+    async reportStatus(deploymentId, status, substate) {
+      if (!STATUSES.includes(status)) throw new TypeError(`"status" expected one of ${STATUSES.join(', ')}, got ${JSON.stringify(status)}`);
+      const report: { status: DeploymentStatus; substate?: string } = { status };
+      // Cut by code points, so a surrogate pair is never split.
+      if (substate !== undefined && substate !== '') report.substate = Array.from(substate).slice(0, SUBSTATE_MAX_CHARS).join('');
+      const path = `${DEPLOYMENTS_PATH}${deploymentPart(deploymentId)}/status`;
+      const answer = await call('PUT', path, utf8(JSON.stringify(report)), reportSends);
+      if (answer.status === 409) throw failure(`PUT ${path} "${status}"`, answer, 'deployment-aborted', ' (deployment aborted)');
+      expectOk(`PUT ${path} "${status}"`, answer);
+    },
+    async uploadLog(deploymentId, messages) {
+      if (messages.length === 0) throw new RangeError('"messages" expected at least one message, got none');
+      const path = `${DEPLOYMENTS_PATH}${deploymentPart(deploymentId)}/log`;
+      expectOk(`PUT ${path}`, await call('PUT', path, logBody(messages), reportSends));
+    },
+    async download(uri, range = {}) {
+      const start = range.start ?? 0;
+      if (!Number.isSafeInteger(start) || start < 0) throw new RangeError(`"start" expected an integer >= 0, got ${start}`);
+      const scheme = /^(https?):\/\/[^/?#\s]+/.exec(uri)?.[1];
+      if (scheme === undefined) throw unexpected('http-status', 'download URI', 'an http(s):// URL', JSON.stringify(redact(uri)));
+      if (scheme === 'http' && allowHttp !== true) throw plainHttp(`GET ${redact(uri)}`);
+      const headers: Record<string, string> = {};
+      if (start > 0) headers['Range'] = `bytes=${start}-`;
+      const endpoint = start > 0 ? `GET ${redact(uri)} (Range: bytes=${start}-)` : `GET ${redact(uri)}`;
+      const response = await send('GET', uri, headers, undefined, endpoint, { waits: 0 });
+      try {
+        checkDownload(response, start, range.total, endpoint);
+      } catch (error) {
+        await response.close();
+        throw error;
+      }
+      return response;
+    },
+    async patchInventory(attributes) {
+      const list: { name: string; value: string | number | string[] }[] = [];
+      for (const name of Object.keys(attributes)) {
+        const value = attributes[name]!;
+        const ok =
+          typeof value === 'string' ||
+          (typeof value === 'number' && Number.isFinite(value)) ||
+          (Array.isArray(value) && value.every((item) => typeof item === 'string'));
+        if (!ok || name === '') throw new TypeError(`inventory "${name}" expected a string, finite number or string[], got ${describe(value)}`);
+        list.push({ name, value });
+      }
+      if (list.length === 0) throw new RangeError('"attributes" expected at least one, got none');
+      expectOk(`PATCH ${INVENTORY_PATH}`, await call('PATCH', INVENTORY_PATH, utf8(JSON.stringify(list)), ONCE));
+    },
+    async getConfiguration() {
+      const endpoint = `GET ${CONFIGURATION_PATH}`;
+      const answer = await call('GET', CONFIGURATION_PATH, undefined, ONCE);
+      if (answer.status === 404) return {};
+      if (answer.status !== 200) throw failure(endpoint, answer);
+      const body = objectAnswer(parseAnswer(answer.body, endpoint, 200), endpoint);
+      const config: Record<string, string> = {};
+      for (const key of Object.keys(body)) config[key] = stringField(body, '', key, endpoint, true);
+      return config;
+    },
+    async putConfiguration(config) {
+      for (const key of Object.keys(config)) {
+        if (typeof config[key] !== 'string') throw new TypeError(`configuration "${key}" expected a string, got ${describe(config[key])}`);
+      }
+      expectOk(`PUT ${CONFIGURATION_PATH}`, await call('PUT', CONFIGURATION_PATH, utf8(JSON.stringify(config)), ONCE));
+    },
+  };
+}
 
-  #reportSends(): Sends {
-    return statusReportSends(this.pollIntervals);
-  }
+/** `endpoint: HTTP 500 (after 3 attempts): the server's error`; a 401 is 'unauthorized' (after authorizing again, from call). */
+function failure(endpoint: string, answer: Answer, code: OtaErrorCode = answer.status === 401 ? 'unauthorized' : 'http-status', note = ''): OtaError {
+  const after = answer.attempts > 1 ? ` (after ${answer.attempts} attempts)` : '';
+  const text = serverError(answer.body);
+  return new OtaError(code, `${endpoint}: ${statusLine(answer.status)}${note}${after}${text === '' ? '' : `: ${text}`}`);
 }
 
 function plainHttp(what: string): OtaError {

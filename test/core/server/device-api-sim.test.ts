@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer, type ServerOptions } from '../../../simulator/server/server.ts';
-import { DeviceApi, type DeviceApiOptions, type DeviceState } from '../../../core/server/device-api.ts';
+import { createDeviceApi, type DeviceApiOptions, type DeviceState } from '../../../core/server/device-api.ts';
 import { OtaError } from '../../../core/errors.ts';
 import { fixture } from '../../vectors.ts';
 import { NodeHttp } from '../../../simulator/board/node-http.ts';
@@ -32,7 +32,7 @@ function device(running: RunningServer, extra: Partial<DeviceApiOptions> = {}) {
   const http = recording(new NodeHttp()); // the simulated board's Http
   const scheduler = virtualScheduler();
   const keyValue = memoryKeyValue();
-  const api = new DeviceApi({
+  const api = createDeviceApi({
     http, scheduler, keyValue, system: testSystem(), serverUrl: running.url, allowHttp: running.url.startsWith('http:'),
     ca: running.caPem, identity: { mac: '02:00:00:00:00:01' }, ...extra,
   });

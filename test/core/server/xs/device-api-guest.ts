@@ -1,6 +1,6 @@
 // Runs inside XS (bundled as a script): DeviceApi against a scripted in-engine server, then sends
 // what the server saw to the host with issueCommand. Checks that core/server runs on XS.
-import { DeviceApi } from '../../../../core/server/device-api.ts';
+import { createDeviceApi } from '../../../../core/server/device-api.ts';
 import { fromUtf8, toBase64, utf8 } from '../../../../core/bytes.ts';
 import type { Http, HttpRequest, HttpResponse } from '../../../../platform/http.ts';
 
@@ -52,7 +52,7 @@ const records = new Map<string, Uint8Array>();
 let seed = 1;
 
 async function main(): Promise<unknown> {
-  const api = new DeviceApi({
+  const api = createDeviceApi({
     http,
     scheduler: {
       now: () => now,
