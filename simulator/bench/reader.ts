@@ -1,6 +1,6 @@
 // Bench section "reader": the artifact reader's throughput on Node for a 32 MiB payload, compression
 // none and gzip, beside `mender-artifact validate` on the same files.
-import { createCipheriv, createHash } from 'node:crypto';
+import { createCipheriv } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { writeArtifactTo } from '../artifact-writer.ts';
 import { createArtifactReader } from '../../core/artifact/artifact-reader.ts';
 import type { PayloadSink } from '../../core/artifact/types.ts';
 import type { Sha256Factory } from '../../platform/digest.ts';
+import { sha256Node } from '../digest-node.ts';
 import { sha256Noble } from '../../platform/digest-noble.ts';
 import { inflateFflate } from '../../platform/inflate-fflate.ts';
 import { verifierNoble } from '../../platform/verifier-noble.ts';
@@ -20,10 +21,6 @@ const BLOCK_BYTES = 64 * 1024;
 const READ_CHUNK_BYTES = 64 * 1024; // as `ota-mcu inspect` reads
 const RUNS = 3; // best of
 
-const sha256Node: Sha256Factory = () => {
-  const hash = createHash('sha256');
-  return { update: (bytes) => void hash.update(bytes), digest: () => new Uint8Array(hash.digest()) };
-};
 
 export async function run(): Promise<BenchRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'ota-bench-reader-'));

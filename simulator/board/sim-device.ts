@@ -7,13 +7,13 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import type { Board } from '../../platform/board.ts';
 import type { BootControl } from '../../platform/boot-control.ts';
-import type { Digest, Sha256Factory } from '../../platform/digest.ts';
 import type { Flash } from '../../platform/flash.ts';
 import { inflateFflate } from '../../platform/inflate-fflate.ts';
 import { createMcubootBootControl } from '../../platform/boot-control-mcuboot.ts';
 import type { ResetReason } from '../../platform/system.ts';
 import type { PublicKey } from '../../platform/verifier.ts';
 import { verifierNoble } from '../../platform/verifier-noble.ts';
+import { sha256Node } from '../digest-node.ts';
 import { createEspIdfBootControl } from './boot-control-esp-idf.ts';
 import { bootEspIdf, espPartitionTable, OTADATA_SECTOR_BYTES } from './esp-idf-ota.ts';
 import { NvsKeyValue } from './key-value-nvs.ts';
@@ -79,19 +79,6 @@ function macFor(seed: number): string {
   const digest = createHash('sha256').update(`ota-mcu-sim-${seed}`).digest();
   return ['02', ...Array.from(digest.subarray(0, 5), (b) => b.toString(16).padStart(2, '0'))].join(':');
 }
-
-/** SHA-256 from node:crypto: the simulated board's "native" digest, as a real board has one. */
-const sha256Node: Sha256Factory = (): Digest => {
-  const hash = createHash('sha256');
-  return {
-    update(bytes: Uint8Array): void {
-      hash.update(bytes);
-    },
-    digest(): Uint8Array {
-      return new Uint8Array(hash.digest());
-    },
-  };
-};
 
 /** A boot's view of a region: once that boot is over (reset), the old app can no longer touch flash. */
 class BootFlash implements Flash {

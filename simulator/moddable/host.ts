@@ -7,6 +7,7 @@ import { Inflate as FflateInflate } from 'fflate';
 import { concatBytes } from '../../core/bytes.ts';
 import { OtaError, isOtaError } from '../../core/errors.ts';
 import { fflateTail } from '../../platform/inflate-fflate.ts';
+import { sha256Node } from '../digest-node.ts';
 import { readTrailer, trailerLayoutFor, writeImageOk, writeMagic, writeSwapInfo } from '../../platform/mcuboot-trailer.ts';
 import type { Flash } from '../../platform/flash.ts';
 import type { HttpResponse } from '../../platform/http.ts';
@@ -305,10 +306,7 @@ class HostResponse {
 export class ModdableHost {
   readonly kind: ModdableHostOptions['kind'];
   readonly board: BootedBoard;
-  readonly sha256 = (): { update(b: Uint8Array): void; digest(): Uint8Array } => {
-    const hash = createHash('sha256');
-    return { update: (b) => void hash.update(b), digest: () => new Uint8Array(hash.digest()) };
-  };
+  readonly sha256 = sha256Node;
   readonly #keyValuePath: string;
   readonly #runningSlot: number;
   readonly #open = new Set<object>(); // network requests in flight: device time runs in real time

@@ -1,8 +1,8 @@
 // The XS harness: one xsnap worker with the guest bundle loaded, a bridge to Node objects, and
 // named guest jobs with their meter. Each harness is one "power-on": close() (or a halt) throws
 // the engine away and nothing in it survives.
-import { createHash } from 'node:crypto';
 import { buildBundles } from '../../scripts/build.mjs';
+import { sha256Node } from '../digest-node.ts';
 import { HostBridge, type JobMeter } from './host-bridge.ts';
 import { XsWorker, XS_SLOT_BYTES, type XsMeter } from './worker.ts';
 
@@ -13,21 +13,6 @@ export function xsScript(): Promise<string> {
   script ??= buildBundles().then((bundles) => bundles.xs);
   return script;
 }
-
-/** Node's native SHA-256 behind the bridge: what a board with a hardware/native digest offers. */
-const nativeDigest = {
-  create(): { update(bytes: Uint8Array): void; digest(): Uint8Array } {
-    const hash = createHash('sha256');
-    return {
-      update(bytes: Uint8Array): void {
-        hash.update(bytes);
-      },
-      digest(): Uint8Array {
-        return new Uint8Array(hash.digest());
-      },
-    };
-  },
-};
 
 export class XsHarness {
   readonly worker: XsWorker;
@@ -45,7 +30,7 @@ export class XsHarness {
     const code = options.script ?? (await xsScript());
     const worker = XsWorker.start({ name: options.name ?? 'ota-mcu-xs' });
     const bridge = new HostBridge(worker);
-    bridge.register('$digest', nativeDigest);
+    bridge.register('$digest', { create: sha256Node }); // Node's native SHA-256: what a board with a hardware/native digest offers
     try {
       const { meter } = await worker.evaluate(code);
       return new XsHarness(worker, bridge, meter);
