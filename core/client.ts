@@ -6,11 +6,11 @@
 import type { Board } from '../platform/board.ts';
 import type { LogLevel } from '../platform/system.ts';
 import { resolveClientConfig, type ClientConfig } from './client-config.ts';
-import { DeploymentLog } from './deployment/deployment-log.ts';
+import { createDeploymentLog } from './deployment/deployment-log.ts';
 import { createDeploymentMachine, type DeploymentEnd } from './deployment/machine.ts';
-import { ProvidesStore, type InstalledArtifact } from './deployment/provides-store.ts';
+import { createProvidesStore, type InstalledArtifact } from './deployment/provides-store.ts';
 import { jsonStateCodec } from './deployment/record.ts';
-import { RecordStore } from './deployment/record-store.ts';
+import { createRecordStore } from './deployment/record-store.ts';
 import { OtaError, isOtaError } from './errors.ts';
 import { UpdateModuleRegistry, type UpdateModule } from './modules/update-module.ts';
 import { exponentialBackoffMs } from './server/backoff.ts';
@@ -47,9 +47,9 @@ export function createClient(board: Board, clientConfig: ClientConfig): Client {
   const api = createDeviceApi({ ...board, ...config, identity: config.identity ?? { ...board.identity }, log });
   // Only the modules the board registers: the core carries none, so a board ships only its own.
   const modules = new UpdateModuleRegistry(config.updateModules);
-  const store = new RecordStore(keyValue, codec);
-  const deploymentLog = new DeploymentLog(keyValue, () => system.wallClockMs());
-  const providesStore = new ProvidesStore(keyValue, codec);
+  const store = createRecordStore(keyValue, codec);
+  const deploymentLog = createDeploymentLog(keyValue, () => system.wallClockMs());
+  const providesStore = createProvidesStore(keyValue, codec);
   const machine = createDeploymentMachine({
     ...config,
     board,

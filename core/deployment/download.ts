@@ -5,11 +5,10 @@
 // reader re-reads and re-verifies the head, rebuilds the file hash from flash, then seeks).
 import type { Board } from '../../platform/board.ts';
 import type { HttpResponse } from '../../platform/http.ts';
-import type { MaybePromise } from '../../platform/maybe-async.ts';
 import type { PublicKey } from '../../platform/verifier.ts';
 import { createArtifactReader } from '../artifact/artifact-reader.ts';
 import { checkDepends, isDeviceTypeCompatible } from '../artifact/compatibility.ts';
-import type { ArtifactHead, PayloadFile } from '../artifact/types.ts';
+import type { ArtifactHead, PayloadFile, PayloadSink } from '../artifact/types.ts';
 import { OtaError, isOtaError, unexpected } from '../errors.ts';
 import type { DeviceApi } from '../server/device-api.ts';
 import { exponentialBackoffMs } from '../server/backoff.ts';
@@ -67,51 +66,35 @@ export interface DownloadResult {
 }
 
 /** Forwards the reader's payload files to the module, and checkpoints what is durable. */
-class CheckpointingSink {
-  file: PayloadFile | undefined;
-  #lastCheckpoint: number;
-
-  constructor(
-    readonly download: ModuleDownload,
-    readonly context: DownloadContext,
-    resumedAt: number,
-  ) {
-    this.#lastCheckpoint = resumedAt;
-  }
-
-  async open(file: PayloadFile, resumeOffset: number): Promise<void> {
-    this.file = file;
-    this.#lastCheckpoint = resumeOffset;
-    await this.download.open(file, resumeOffset);
-  }
-
-  async write(bytes: Uint8Array): Promise<void> {
-    await this.download.write(bytes);
-    const durable = this.download.durableOffset;
-    const file = this.file;
-    if (file?.artifactOffset === undefined || durable - this.#lastCheckpoint < this.context.settings.checkpointBytes) return;
-    this.#lastCheckpoint = durable;
-    const checkpoint: DownloadCheckpoint = {
-      payloadIndex: file.payloadIndex,
-      fileName: file.name,
-      fileOffset: durable,
-      artifactOffset: file.artifactOffset + durable,
-    };
-    await this.context.update({ checkpoint });
-  }
-
-  close(file: PayloadFile): MaybePromise<void> {
-    return this.download.close(file);
-  }
-
-  discard(reason: OtaError): MaybePromise<void> {
-    return this.download.discard(reason);
-  }
-
-  readBack(offset: number, into: Uint8Array): MaybePromise<void> {
-    if (this.download.readBack === undefined) throw new OtaError('artifact-unsupported', 'update module: no readBack() to resume');
-    return this.download.readBack(offset, into);
-  }
+function checkpointingSink(download: ModuleDownload, context: DownloadContext, resumedAt: number): Required<PayloadSink> {
+  let file: PayloadFile | undefined;
+  let lastCheckpoint = resumedAt;
+  return {
+    async open(opened, resumeOffset) {
+      file = opened;
+      lastCheckpoint = resumeOffset;
+      await download.open(opened, resumeOffset);
+    },
+    async write(bytes) {
+      await download.write(bytes);
+      const durable = download.durableOffset;
+      if (file?.artifactOffset === undefined || durable - lastCheckpoint < context.settings.checkpointBytes) return;
+      lastCheckpoint = durable;
+      const checkpoint: DownloadCheckpoint = {
+        payloadIndex: file.payloadIndex,
+        fileName: file.name,
+        fileOffset: durable,
+        artifactOffset: file.artifactOffset + durable,
+      };
+      await context.update({ checkpoint });
+    },
+    close: (closed) => download.close(closed),
+    discard: (reason) => download.discard(reason),
+    readBack(offset, into) {
+      if (download.readBack === undefined) throw new OtaError('artifact-unsupported', 'update module: no readBack() to resume');
+      return download.readBack(offset, into);
+    },
+  };
 }
 
 /** The gates at the head: artifact name, device type, depends, one payload of a known type. */
@@ -157,7 +140,7 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
     }
     let module: UpdateModule | undefined;
     let download: ModuleDownload | undefined;
-    let sink: CheckpointingSink | undefined;
+    let sink: Required<PayloadSink> | undefined;
     const reader = createArtifactReader({
       sha256: board.sha256,
       inflate: board.inflate,
@@ -181,7 +164,7 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
           clearsProvides: payload.clearsProvides,
         });
         download = await module.download(context.moduleContext, payload);
-        sink = new CheckpointingSink(download, context, checkpoint?.fileOffset ?? 0);
+        sink = checkpointingSink(download, context, checkpoint?.fileOffset ?? 0);
         context.log('info', `artifact "${head.artifactName}": head ok (signature ${head.signature}, ${head.compression}, ${payload.type})`);
       },
     });
@@ -206,7 +189,7 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
     let offset = 0; // artifact bytes fed to the reader so far
     let total: number | undefined;
     let seeked = false;
-    const progress = new ProgressReporter(context, settings, board.scheduler.now.bind(board.scheduler));
+    const reportProgress = progressReporter(context, settings, board.scheduler.now.bind(board.scheduler));
     try {
       response = await open(0, undefined);
       total = contentLength(response);
@@ -244,7 +227,7 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
           continue;
         }
         context.progress({ deploymentId: record.deploymentId, offset, total, received });
-        await progress.maybeReport(offset, total);
+        await reportProgress(offset, total);
       }
       if (total !== undefined && offset !== total) throw bodyEnded(offset, total);
       const summary = await reader.end();
@@ -281,25 +264,18 @@ function contentLength(response: HttpResponse): number | undefined {
 }
 
 /** Sends "downloading NN%" substates at most every step and at most once per interval. */
-class ProgressReporter {
-  #lastPercent = -1;
-  #lastAt = -Infinity;
-
-  constructor(
-    readonly context: DownloadContext,
-    readonly settings: DownloadSettings,
-    readonly now: () => number,
-  ) {}
-
-  async maybeReport(offset: number, total: number | undefined): Promise<void> {
+function progressReporter(context: DownloadContext, settings: DownloadSettings, now: () => number): (offset: number, total: number | undefined) => Promise<void> {
+  let lastPercent = -1;
+  let lastAt = -Infinity;
+  return async (offset, total) => {
     if (total === undefined || total === 0) return;
-    const step = this.settings.progressStepPercent;
+    const step = settings.progressStepPercent;
     const percent = Math.floor((offset * 100) / total / step) * step;
-    if (percent <= this.#lastPercent || percent >= 100) return;
-    const now = this.now();
-    if (now - this.#lastAt < this.settings.progressMinIntervalMs) return;
-    this.#lastPercent = percent;
-    this.#lastAt = now;
-    await this.context.report(`downloading ${percent}%`);
-  }
+    if (percent <= lastPercent || percent >= 100) return;
+    const at = now();
+    if (at - lastAt < settings.progressMinIntervalMs) return;
+    lastPercent = percent;
+    lastAt = at;
+    await context.report(`downloading ${percent}%`);
+  };
 }

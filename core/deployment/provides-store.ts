@@ -14,41 +14,40 @@ export interface InstalledArtifact {
   readonly provides: Readonly<Record<string, string>>;
 }
 
-export class ProvidesStore {
-  readonly #keyValue: KeyValue;
-  readonly #codec: StateCodec;
-
-  constructor(keyValue: KeyValue, codec: StateCodec) {
-    this.#keyValue = keyValue;
-    this.#codec = codec;
-  }
-
+/** The installed artifact in KeyValue (createProvidesStore). */
+export interface ProvidesStore {
   /** The stored artifact, or `initial` on a device that never finished a deployment. */
-  async load(initial: InstalledArtifact): Promise<InstalledArtifact> {
-    const bytes = await this.#keyValue.get(PROVIDES_KEY);
-    if (bytes === undefined) return initial;
-    const value = unframe(this.#codec, bytes, `key-value "${PROVIDES_KEY}"`) as Record<string, unknown>;
-    const provides = value?.provides as Record<string, unknown> | undefined;
-    if (
-      typeof value?.artifactName !== 'string' ||
-      typeof provides !== 'object' ||
-      provides === null ||
-      !Object.values(provides).every((v) => typeof v === 'string')
-    ) {
-      throw new OtaError('storage-corrupt', `key-value "${PROVIDES_KEY}": expected {artifactName, provides}, got ${JSON.stringify(value).slice(0, 60)}`);
-    }
-    return { artifactName: value.artifactName, provides: provides as Record<string, string> };
-  }
-
+  load(initial: InstalledArtifact): Promise<InstalledArtifact>;
   /**
    * After a commit: keep the stored provides no glob in `clearsProvides` matches (all of them go
    * when the artifact has no clears_artifact_provides, as with old artifacts), then add the new.
    */
-  async commit(current: InstalledArtifact, artifactName: string, provides: Readonly<Record<string, string>>, clearsProvides: readonly string[] | null | undefined): Promise<InstalledArtifact> {
-    const kept = clearsProvides == null ? {} : applyClearsProvides({ ...current.provides }, [...clearsProvides]);
-    const next: InstalledArtifact = { artifactName, provides: { ...kept, ...provides } };
-    delete (next.provides as Record<string, string>)['artifact_name'];
-    await this.#keyValue.set(PROVIDES_KEY, frame(this.#codec, next));
-    return next;
-  }
+  commit(current: InstalledArtifact, artifactName: string, provides: Readonly<Record<string, string>>, clearsProvides: readonly string[] | null | undefined): Promise<InstalledArtifact>;
+}
+
+export function createProvidesStore(keyValue: KeyValue, codec: StateCodec): ProvidesStore {
+  return {
+    async load(initial) {
+      const bytes = await keyValue.get(PROVIDES_KEY);
+      if (bytes === undefined) return initial;
+      const value = unframe(codec, bytes, `key-value "${PROVIDES_KEY}"`) as Record<string, unknown>;
+      const provides = value?.provides as Record<string, unknown> | undefined;
+      if (
+        typeof value?.artifactName !== 'string' ||
+        typeof provides !== 'object' ||
+        provides === null ||
+        !Object.values(provides).every((v) => typeof v === 'string')
+      ) {
+        throw new OtaError('storage-corrupt', `key-value "${PROVIDES_KEY}": expected {artifactName, provides}, got ${JSON.stringify(value).slice(0, 60)}`);
+      }
+      return { artifactName: value.artifactName, provides: provides as Record<string, string> };
+    },
+    async commit(current, artifactName, provides, clearsProvides) {
+      const kept = clearsProvides == null ? {} : applyClearsProvides({ ...current.provides }, [...clearsProvides]);
+      const next: InstalledArtifact = { artifactName, provides: { ...kept, ...provides } };
+      delete (next.provides as Record<string, string>)['artifact_name'];
+      await keyValue.set(PROVIDES_KEY, frame(codec, next));
+      return next;
+    },
+  };
 }

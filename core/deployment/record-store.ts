@@ -16,58 +16,53 @@ export const STORE_COUNT_LIMIT = 40;
 /** Extra stores the failure path may still make after the guard tripped (rollback … report). */
 const STORE_COUNT_GRACE = 8;
 
-export class RecordStore {
-  readonly #keyValue: KeyValue;
-  readonly #codec: StateCodec;
-
-  constructor(keyValue: KeyValue, codec: StateCodec) {
-    this.#keyValue = keyValue;
-    this.#codec = codec;
-  }
-
+/** The deployment record in KeyValue (createRecordStore). */
+export interface RecordStore {
   /** The stored record, undefined when none; OtaError('storage-corrupt') when it is unreadable. */
-  async load(): Promise<DeploymentRecord | undefined> {
-    const bytes = await this.#keyValue.get(RECORD_KEY);
-    return bytes === undefined ? undefined : decodeRecord(this.#codec, bytes);
-  }
-
+  load(): Promise<DeploymentRecord | undefined>;
   /**
    * Stores `record` in `state` with the counter advanced. Throws OtaError('storage-corrupt',
    * 'state loop …') when the counter passes the limit outside the failure path; the caller then
    * stores the record with `loop: true` and heads for failure.
    */
-  async enter(record: DeploymentRecord, state: StateName): Promise<DeploymentRecord> {
-    const storeCount = record.storeCount + 1;
-    const limit = record.loop ? STORE_COUNT_LIMIT + STORE_COUNT_GRACE : STORE_COUNT_LIMIT;
-    if (storeCount > limit) {
+  enter(record: DeploymentRecord, state: StateName): Promise<DeploymentRecord>;
+  /** Rewrites the record as is (download checkpoints, facts learnt inside a state); not counted. */
+  update(record: DeploymentRecord): Promise<DeploymentRecord>;
+  clear(): Promise<void>;
+}
+
+export function createRecordStore(keyValue: KeyValue, codec: StateCodec): RecordStore {
+  async function write(record: DeploymentRecord): Promise<DeploymentRecord> {
+    const bytes = encodeRecord(codec, record);
+    if (bytes.length > keyValue.maxValueBytes) {
       throw new OtaError(
         'storage-corrupt',
-        `deployment ${record.deploymentId}: state loop detected entering "${state}" (stored ${record.storeCount} times, limit ${limit})`,
+        `deployment record: ${bytes.length} bytes, the key-value store takes at most ${keyValue.maxValueBytes} (deployment ${record.deploymentId})`,
       );
     }
-    const next: DeploymentRecord = { ...record, state, storeCount };
-    await this.#write(next);
-    return next;
-  }
-
-  /** Rewrites the record as is (download checkpoints, facts learnt inside a state); not counted. */
-  async update(record: DeploymentRecord): Promise<DeploymentRecord> {
-    await this.#write(record);
+    await keyValue.set(RECORD_KEY, bytes);
     return record;
   }
 
-  async clear(): Promise<void> {
-    await this.#keyValue.delete(RECORD_KEY);
-  }
-
-  async #write(record: DeploymentRecord): Promise<void> {
-    const bytes = encodeRecord(this.#codec, record);
-    if (bytes.length > this.#keyValue.maxValueBytes) {
-      throw new OtaError(
-        'storage-corrupt',
-        `deployment record: ${bytes.length} bytes, the key-value store takes at most ${this.#keyValue.maxValueBytes} (deployment ${record.deploymentId})`,
-      );
-    }
-    await this.#keyValue.set(RECORD_KEY, bytes);
-  }
+  return {
+    async load() {
+      const bytes = await keyValue.get(RECORD_KEY);
+      return bytes === undefined ? undefined : decodeRecord(codec, bytes);
+    },
+    async enter(record, state) {
+      const storeCount = record.storeCount + 1;
+      const limit = record.loop ? STORE_COUNT_LIMIT + STORE_COUNT_GRACE : STORE_COUNT_LIMIT;
+      if (storeCount > limit) {
+        throw new OtaError(
+          'storage-corrupt',
+          `deployment ${record.deploymentId}: state loop detected entering "${state}" (stored ${record.storeCount} times, limit ${limit})`,
+        );
+      }
+      return write({ ...record, state, storeCount });
+    },
+    update: write,
+    async clear() {
+      await keyValue.delete(RECORD_KEY);
+    },
+  };
 }

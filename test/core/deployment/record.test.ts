@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { OtaError } from '../../../core/errors.ts';
 import { decodeRecord, encodeRecord, jsonStateCodec, validateRecord, type DeploymentRecord } from '../../../core/deployment/record.ts';
-import { RECORD_KEY, RecordStore, STORE_COUNT_LIMIT } from '../../../core/deployment/record-store.ts';
-import { DeploymentLog, LOG_KEY } from '../../../core/deployment/deployment-log.ts';
+import { RECORD_KEY, createRecordStore, STORE_COUNT_LIMIT } from '../../../core/deployment/record-store.ts';
+import { createDeploymentLog, LOG_KEY } from '../../../core/deployment/deployment-log.ts';
 import { createCborStateCodec } from '../../../platform/state-codec-cbor.ts';
 import type { KeyValue } from '../../../platform/key-value.ts';
 
@@ -92,7 +92,7 @@ describe.each([
 describe('RecordStore', () => {
   it('counts every state it enters and stores before returning', async () => {
     const kv = memoryKeyValue();
-    const store = new RecordStore(kv, createCborStateCodec());
+    const store = createRecordStore(kv, createCborStateCodec());
     expect(await store.load()).toBeUndefined();
     const entered = await store.enter(RECORD, 'verify');
     expect(entered.storeCount).toBe(RECORD.storeCount + 1);
@@ -106,7 +106,7 @@ describe('RecordStore', () => {
   });
 
   it('trips the loop guard past the limit, then allows the failure path a few more stores', async () => {
-    const store = new RecordStore(memoryKeyValue(), createCborStateCodec());
+    const store = createRecordStore(memoryKeyValue(), createCborStateCodec());
     let record: DeploymentRecord = { ...RECORD, storeCount: STORE_COUNT_LIMIT - 1 };
     record = await store.enter(record, 'download');
     await expect(store.enter(record, 'download')).rejects.toThrow(/state loop detected entering "download" \(stored 40 times, limit 40\)/);
@@ -117,7 +117,7 @@ describe('RecordStore', () => {
 
   it('refuses a record larger than the key-value store takes, before writing', async () => {
     const kv = memoryKeyValue(200);
-    const store = new RecordStore(kv, createCborStateCodec());
+    const store = createRecordStore(kv, createCborStateCodec());
     await expect(store.enter({ ...RECORD, uri: 'https://x/' + 'a'.repeat(300) }, 'download')).rejects.toThrow(/takes at most 200/);
     expect(kv.map.size).toBe(0);
   });
@@ -126,12 +126,12 @@ describe('RecordStore', () => {
 describe('DeploymentLog', () => {
   it('survives a reload, stamps RFC 3339 times, and trims the oldest lines after the first to fit', async () => {
     const kv = memoryKeyValue(600);
-    const log = new DeploymentLog(kv, () => Date.UTC(2026, 0, 2, 3, 4, 5, 678));
+    const log = createDeploymentLog(kv, () => Date.UTC(2026, 0, 2, 3, 4, 5, 678));
     log.add('info', 'deployment d started');
     for (let i = 0; i < 20; i++) log.add('info', `line ${i} ${'x'.repeat(20)}`);
     log.add('error', 'the last word');
     await log.save();
-    const again = new DeploymentLog(kv, () => NaN);
+    const again = createDeploymentLog(kv, () => NaN);
     await again.load();
     const messages = again.messages;
     expect(messages[0]).toEqual({ timestamp: '2026-01-02T03:04:05Z', level: 'info', message: 'deployment d started' });
@@ -147,7 +147,7 @@ describe('DeploymentLog', () => {
   it('drops an unreadable stored log instead of failing', async () => {
     const kv = memoryKeyValue();
     kv.map.set(LOG_KEY, new Uint8Array([0xff, 0x00]));
-    const log = new DeploymentLog(kv, () => 0);
+    const log = createDeploymentLog(kv, () => 0);
     await log.load();
     expect(log.messages).toEqual([]);
   });
