@@ -7,6 +7,7 @@ import type { FinalStatus, StateCodec } from './deployment/record.ts';
 import type { StateName } from './deployment/states.ts';
 import type { UpdateModule } from './modules/update-module.ts';
 import type { DeploymentStatus } from './server/device-api.ts';
+import { badArgument } from './errors.ts';
 import { DEFAULT_POLL_INTERVALS, type PollIntervals } from './server/backoff.ts';
 
 /** What the client tells the application as it works (progress bars, logs, demos). */
@@ -76,19 +77,19 @@ export interface ResolvedClientConfig extends ClientConfig {
 
 function positiveInteger(name: string, value: number | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1 || value > max) throw new RangeError(`"${name}" expected an integer in 1..${max}, got ${value}`);
+  if (!Number.isInteger(value) || value < 1 || value > max) throw badArgument(`"${name}"`, `an integer in 1..${max}`, value, RangeError);
   return value;
 }
 
 /** Checks a configuration once, filling in defaults; TypeError/RangeError naming the field. */
 export function resolveClientConfig(config: ClientConfig): ResolvedClientConfig {
-  if (typeof config?.serverUrl !== 'string') throw new TypeError(`"serverUrl" expected a URL string, got ${typeof config?.serverUrl}`);
+  if (typeof config?.serverUrl !== 'string') throw badArgument('"serverUrl"', 'a URL string', typeof config?.serverUrl);
   if (typeof config.deviceType !== 'string' || config.deviceType === '') {
-    throw new TypeError(`"deviceType" expected a non-empty string, got ${JSON.stringify(config.deviceType)}`);
+    throw badArgument('"deviceType"', 'a non-empty string', JSON.stringify(config.deviceType));
   }
   const pollIntervals = { ...DEFAULT_POLL_INTERVALS, ...config.pollIntervals };
   for (const [name, value] of Object.entries(pollIntervals)) {
-    if (!Number.isFinite(value) || value < 0) throw new RangeError(`"pollIntervals.${name}" expected seconds >= 0, got ${value}`);
+    if (!Number.isFinite(value) || value < 0) throw badArgument(`"pollIntervals.${name}"`, 'seconds >= 0', value, RangeError);
   }
   return {
     ...config,

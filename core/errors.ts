@@ -40,6 +40,16 @@ export function unexpected(code: OtaErrorCode, where: string, expected: string, 
   return new OtaError(code, `${where}: expected ${expected}, got ${actual}`);
 }
 
+/** OtaError('artifact-format'), the commonest failure, in one short call. */
+export function formatError(message: string): OtaError {
+  return new OtaError('artifact-format', message);
+}
+
+/** A caller's mistake, `name expected …, got …`: a TypeError, or a RangeError for a value out of range. */
+export function badArgument(name: string, expected: string, actual: unknown, type: new (message: string) => Error = TypeError): Error {
+  return new type(`${name} expected ${expected}, got ${actual}`);
+}
+
 /** A received value in a message: strings quoted and cut, others by kind. */
 export function describe(value: unknown): string {
   if (value === undefined) return 'nothing';

@@ -6,7 +6,7 @@ import type { Inflate, InflateStream } from '../../platform/inflate.ts';
 import type { MaybePromise } from '../../platform/maybe-async.ts';
 import type { PublicKey, SignatureScheme, Verifier } from '../../platform/verifier.ts';
 import { equalBytes, fromBase64, fromUtf8, toHex } from '../bytes.ts';
-import { OtaError, isOtaError, unexpected } from '../errors.ts';
+import { OtaError, badArgument, formatError, isOtaError, unexpected } from '../errors.ts';
 import { parseHeaderInfo, parseMetaData, parseTypeInfo, type HeaderInfo, type TypeInfo } from './header.ts';
 import { parseManifest, type ManifestLine } from './manifest.ts';
 import { createTarReader, type TarEntry, type TarHandler, type TarReader } from './tar-reader.ts';
@@ -115,9 +115,9 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
   let resumePending: ResumePoint | undefined;
   const resume = options.resume;
   if (resume !== undefined) {
-    if (!Number.isInteger(resume.payloadIndex) || resume.payloadIndex < 0) throw new RangeError(`"resume.payloadIndex" expected an index ≥ 0, got ${resume.payloadIndex}`);
-    if (typeof resume.fileName !== 'string') throw new TypeError(`"resume.fileName" expected a string, got ${typeof resume.fileName}`);
-    if (!Number.isSafeInteger(resume.fileOffset) || resume.fileOffset < 0) throw new RangeError(`"resume.fileOffset" expected a byte offset ≥ 0, got ${resume.fileOffset}`);
+    if (!Number.isInteger(resume.payloadIndex) || resume.payloadIndex < 0) throw badArgument('"resume.payloadIndex"', 'an index ≥ 0', resume.payloadIndex, RangeError);
+    if (typeof resume.fileName !== 'string') throw badArgument('"resume.fileName"', 'a string', typeof resume.fileName);
+    if (!Number.isSafeInteger(resume.fileOffset) || resume.fileOffset < 0) throw badArgument('"resume.fileOffset"', 'a byte offset ≥ 0', resume.fileOffset, RangeError);
     if (typeof sink.readBack !== 'function') throw new TypeError('"resume" expected a sink with readBack()');
     if (resume.fileOffset > 0) resumePending = { ...resume };
   }
@@ -204,7 +204,7 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
     outerEntry = entry;
     entryHash = undefined;
     const order = (expected: string): never => {
-      throw new OtaError('artifact-format', `${entryAt('artifact', entry)}: expected ${expected}`);
+      throw formatError(`${entryAt('artifact', entry)}: expected ${expected}`);
     };
     const isHeader = HEADER_NAME.exec(name);
     switch (stage) {
@@ -305,7 +305,7 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
         const lines = parseManifest(bytes, 'manifest');
         addChecksums(lines);
         const expected = checksums.get('version');
-        if (!expected) throw new OtaError('artifact-format', 'manifest: does not list "version"');
+        if (!expected) throw formatError('manifest: does not list "version"');
         checkDigest('version', expected, versionHash!);
         visited.add('version');
         manifestBytes = bytes.slice();
@@ -399,7 +399,7 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
     checkDigest(name, checksums.get(name)!, entryHash!.digest());
     if (headerError) throw headerError;
     visited.add(name);
-    if (!innerIsAugment && !headerInfo) throw new OtaError('artifact-format', `${name}: has no header-info`);
+    if (!innerIsAugment && !headerInfo) throw formatError(`${name}: has no header-info`);
     stage = 'header-read';
   }
 
@@ -414,7 +414,7 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
         const bucket = HEADER_FILE.exec(name);
         if (name === 'header-info' || bucket) {
           if (bucket && !innerIsAugment && Number(bucket[1]) >= (headerInfo?.payloadTypes.length ?? 0)) {
-            throw new OtaError('artifact-format', `${where}: header-info has ${headerInfo?.payloadTypes.length ?? 0} payload(s)`);
+            throw formatError(`${where}: header-info has ${headerInfo?.payloadTypes.length ?? 0} payload(s)`);
           }
           innerEntryKind = 'buffer';
           smallLength = 0;
@@ -445,12 +445,12 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
 
   /** Names inside one inner tar are unique. */
   function once(name: string, where: string): void {
-    if (innerNames.has(name)) throw new OtaError('artifact-format', `${where}: appears twice`);
+    if (innerNames.has(name)) throw formatError(`${where}: appears twice`);
     innerNames.add(name);
   }
 
   function checksummed(name: string): void {
-    if (!checksums.has(name)) throw new OtaError('artifact-format', `${name}: not in the manifest`);
+    if (!checksums.has(name)) throw formatError(`${name}: not in the manifest`);
   }
 
   // ---- inner streams (shared by header and data) ----------------------------------------------
@@ -503,7 +503,7 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
     const payloads: PayloadInfo[] = types.map((headerType, index) => {
       const bucket = `headers/${String(index).padStart(4, '0')}/type-info`;
       const typeInfo = typeInfos.get(index);
-      if (!typeInfo) throw new OtaError('artifact-format', `${label}: ${bucket} is missing`);
+      if (!typeInfo) throw formatError(`${label}: ${bucket} is missing`);
       const augment = augmentTypeInfos.get(index);
       // Tools before mender-artifact 4.4 write "" in type-info; header-info's type is the one that counts.
       for (const t of [typeInfo, augment]) {
@@ -543,14 +543,14 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
 
   async function startData(entry: TarEntry): Promise<void> {
     const match = DATA_NAME.exec(entry.name);
-    if (!match) throw new OtaError('artifact-format', `${entryAt('artifact', entry)}: expected data/NNNN.tar[.gz] after the header`);
+    if (!match) throw formatError(`${entryAt('artifact', entry)}: expected data/NNNN.tar[.gz] after the header`);
     const index = Number(match[1]);
     const suffix = match[2] ?? '';
     checkCompression(entry.name, suffix);
     await emitHead();
     const payloads = head!.payloads.length;
     if (index !== payloadIndex + 1 || index >= payloads) {
-      throw new OtaError('artifact-format', `${entryAt('artifact', entry)}: expected ${payloadDir(payloadIndex + 1).slice(0, -1)}.tar of ${payloads} payload(s)`);
+      throw formatError(`${entryAt('artifact', entry)}: expected ${payloadDir(payloadIndex + 1).slice(0, -1)}.tar of ${payloads} payload(s)`);
     }
     if (suffix === '.gz' && resumePending?.payloadIndex === index) {
       throw new OtaError('artifact-unsupported', `${entry.name}: gzip payloads cannot resume; download from the start`);
@@ -571,7 +571,7 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
         const name = entry.name;
         const where = entryAt(label, entry);
         checkRegular(where, entry);
-        if (!PAYLOAD_FILE_NAME.test(name)) throw new OtaError('artifact-format', `${where}: expected letters, digits or "_-.," only`);
+        if (!PAYLOAD_FILE_NAME.test(name)) throw formatError(`${where}: expected letters, digits or "_-.," only`);
         once(name, where);
         checksummed(prefix + name);
         const opened: PayloadFile = {
@@ -630,7 +630,7 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
       return seekTo;
     },
     async write(chunk) {
-      if (!(chunk instanceof Uint8Array)) throw new TypeError(`"chunk" expected a Uint8Array, got ${typeof chunk}`);
+      if (!(chunk instanceof Uint8Array)) throw badArgument('"chunk"', 'a Uint8Array', typeof chunk);
       if (ended) throw new Error('write() after end()');
       if (busy) throw new Error('write() while a write() is pending');
       if (failed !== undefined) throw failed;
@@ -659,14 +659,14 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
         if (seekTo !== undefined) throw unexpected('artifact-format', 'artifact', `bytes from the resume point ${seekTo}`, 'the end');
         outer.end();
         if (stage !== 'header-read' && stage !== 'data') {
-          throw new OtaError('artifact-format', `artifact: truncated at byte ${outer.position}, before the header`);
+          throw formatError(`artifact: truncated at byte ${outer.position}, before the header`);
         }
         if (augmented && stage === 'header-read' && !visited.has(`header-augment.tar${headerSuffix}`)) {
-          throw new OtaError('artifact-format', `artifact: header-augment.tar${headerSuffix} missing (manifest-augment present)`);
+          throw formatError(`artifact: header-augment.tar${headerSuffix} missing (manifest-augment present)`);
         }
         await emitHead();
         for (const line of manifestOrder) {
-          if (!visited.has(line.name)) throw new OtaError('artifact-format', `${line.name}: in the manifest, not in the artifact`);
+          if (!visited.has(line.name)) throw formatError(`${line.name}: in the manifest, not in the artifact`);
         }
         return { ...head!, files: files.slice() };
       } catch (error) {
@@ -682,7 +682,7 @@ function readVersion(bytes: Uint8Array): void {
   try {
     json = JSON.parse(fromUtf8(bytes));
   } catch (error) {
-    throw new OtaError('artifact-format', `version: invalid JSON (${(error as Error).message})`);
+    throw formatError(`version: invalid JSON (${(error as Error).message})`);
   }
   const { format, version } = (json ?? {}) as { format?: unknown; version?: unknown };
   if (format !== 'mender') throw unexpected('artifact-format', 'version', 'format "mender"', JSON.stringify(format));

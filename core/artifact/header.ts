@@ -1,7 +1,7 @@
 // The JSON files of header.tar: header-info, headers/NNNN/type-info and headers/NNNN/meta-data
 // (research/mender-protocol.md §1.6; mender-artifact's artifact/metadata.go).
 import { fromUtf8 } from '../bytes.ts';
-import { OtaError, describe } from '../errors.ts';
+import { describe, formatError } from '../errors.ts';
 import type { DependsMap, ProvidesMap } from './types.ts';
 
 export interface HeaderInfo {
@@ -21,7 +21,7 @@ export interface TypeInfo {
 }
 
 function fail(where: string, expected: string, actual?: unknown): never {
-  throw new OtaError('artifact-format', `${where}: expected ${expected}${actual === undefined ? '' : `, got ${describe(actual)}`}`);
+  throw formatError(`${where}: expected ${expected}${actual === undefined ? '' : `, got ${describe(actual)}`}`);
 }
 
 function isMap(value: unknown): value is Record<string, unknown> {
@@ -33,7 +33,7 @@ function parseObject(bytes: Uint8Array, where: string): Record<string, unknown> 
   try {
     value = JSON.parse(fromUtf8(bytes));
   } catch (error) {
-    throw new OtaError('artifact-format', `${where}: invalid JSON (${(error as Error).message})`);
+    throw formatError(`${where}: invalid JSON (${(error as Error).message})`);
   }
   if (!isMap(value)) fail(where, 'a JSON object', value);
   return value;

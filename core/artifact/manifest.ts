@@ -1,7 +1,7 @@
 // The `manifest` and `manifest-augment` entries: `sha256sum` lines, "<64 hex>  <name>\n"
 // (research/mender-protocol.md §1.3, parsed as Go's artifact/checksum.go ReadRaw does).
 import { fromHex, fromUtf8 } from '../bytes.ts';
-import { OtaError } from '../errors.ts';
+import { formatError } from '../errors.ts';
 
 export interface ManifestLine {
   readonly name: string;
@@ -20,7 +20,7 @@ export function parseManifest(bytes: Uint8Array, entry: string, seen: ReadonlySe
   try {
     text = fromUtf8(bytes);
   } catch {
-    throw new OtaError('artifact-format', `${entry}: not UTF-8 text`);
+    throw formatError(`${entry}: not UTF-8 text`);
   }
   const lines = text.split('\n');
   lines.pop(); // the part after the last "\n": empty for a well-formed manifest, ignored otherwise (Go)
@@ -31,10 +31,10 @@ export function parseManifest(bytes: Uint8Array, entry: string, seen: ReadonlySe
     if (line === '') return;
     const match = LINE.exec(line);
     if (!match) {
-      throw new OtaError('artifact-format', `${entry} line ${index + 1}: expected "<64 lowercase hex>  <name>", got ${JSON.stringify(line.slice(0, 100))}`);
+      throw formatError(`${entry} line ${index + 1}: expected "<64 lowercase hex>  <name>", got ${JSON.stringify(line.slice(0, 100))}`);
     }
     const name = match[2]!;
-    if (names.has(name)) throw new OtaError('artifact-format', `${entry} line ${index + 1}: "${name}" is listed twice`);
+    if (names.has(name)) throw formatError(`${entry} line ${index + 1}: "${name}" is listed twice`);
     names.add(name);
     out.push({ name, sha256: fromHex(match[1]!) });
   });

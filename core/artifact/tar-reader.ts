@@ -3,7 +3,7 @@
 // Content is handed on as subarrays of the input: no copies, no per-byte loops over file data.
 import type { MaybePromise } from '../../platform/maybe-async.ts';
 import { fromUtf8 } from '../bytes.ts';
-import { OtaError } from '../errors.ts';
+import { OtaError, badArgument, formatError } from '../errors.ts';
 
 export const TAR_BLOCK_BYTES = 512;
 /** Cap for one pax record set or GNU long name: far above any name Mender allows. */
@@ -73,7 +73,7 @@ export function createTarReader(handler: TarHandler, label: string): TarReader {
   let nextName: string | undefined;
   let nextSize: number | undefined;
 
-  const error = (message: string): OtaError => new OtaError('artifact-format', `${label}: ${message}`);
+  const error = (message: string): OtaError => formatError(`${label}: ${message}`);
 
   /** After content or meta: its padding, then the next header. */
   const toPadding = (): void => {
@@ -205,7 +205,7 @@ export function createTarReader(handler: TarHandler, label: string): TarReader {
     },
     skipContent(count) {
       if (state !== 'content' || count < 0 || count > remaining) {
-        throw new RangeError(`"count" expected 0-${state === 'content' ? remaining : 0}, got ${count}`);
+        throw badArgument('"count"', `0-${state === 'content' ? remaining : 0}`, count, RangeError);
       }
       remaining -= count;
       position += count;

@@ -9,7 +9,7 @@ import type { PublicKey } from '../../platform/verifier.ts';
 import { createArtifactReader } from '../artifact/artifact-reader.ts';
 import { checkDepends, isDeviceTypeCompatible } from '../artifact/compatibility.ts';
 import type { ArtifactHead, PayloadFile, PayloadSink } from '../artifact/types.ts';
-import { OtaError, isOtaError, unexpected } from '../errors.ts';
+import { OtaError, formatError, isOtaError, unexpected } from '../errors.ts';
 import type { DeviceApi } from '../server/device-api.ts';
 import { exponentialBackoffMs } from '../server/backoff.ts';
 import type { ModuleDownload, UpdateModule, UpdateModuleContext } from '../modules/update-module.ts';
@@ -233,7 +233,7 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
       const summary = await reader.end();
       const file = summary.files[0];
       if (module === undefined || download === undefined || file === undefined) {
-        throw new OtaError('artifact-format', `artifact "${summary.artifactName}": no payload file`);
+        throw formatError(`artifact "${summary.artifactName}": no payload file`);
       }
       await context.update({ checkpoint: undefined });
       return { module, download, fileName: file.name, fileSize: file.size };

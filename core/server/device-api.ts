@@ -4,7 +4,7 @@
 // retry, on 429 wait Retry-After and retry; reports also retry network errors and 5xx with
 // Mender's backoff.
 import { toBase64, utf8 } from '../bytes.ts';
-import { OtaError, isOtaError, unexpected, type OtaErrorCode } from '../errors.ts';
+import { OtaError, badArgument, isOtaError, unexpected, type OtaErrorCode } from '../errors.ts';
 import type { Http, HttpResponse } from '../../platform/http.ts';
 import type { KeyValue } from '../../platform/key-value.ts';
 import type { Scheduler } from '../../platform/scheduler.ts';
@@ -143,7 +143,7 @@ export interface DeviceApi {
 
 export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
   const match = /^(https?):\/\/[^/?#\s]+(\/[^?#\s]*)?$/.exec(options.serverUrl);
-  if (match === null) throw new TypeError(`"serverUrl" expected an http(s):// URL, got ${JSON.stringify(options.serverUrl)}`);
+  if (match === null) throw badArgument('"serverUrl"', 'an http(s):// URL', JSON.stringify(options.serverUrl));
   if (match[1] === 'http' && options.allowHttp !== true) throw plainHttp(`serverUrl ${options.serverUrl}`);
   if (typeof options.identity !== 'object' || options.identity === null || Object.keys(options.identity).length === 0) {
     throw new TypeError('"identity" expected at least one attribute, got none');
@@ -294,7 +294,7 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
       }
     },
     async reportStatus(deploymentId, status, substate) {
-      if (!STATUSES.includes(status)) throw new TypeError(`"status" expected one of ${STATUSES.join(', ')}, got ${JSON.stringify(status)}`);
+      if (!STATUSES.includes(status)) throw badArgument('"status"', `one of ${STATUSES.join(', ')}`, JSON.stringify(status));
       const report: { status: DeploymentStatus; substate?: string } = { status };
       // Cut by code points, so a surrogate pair is never split.
       if (substate !== undefined && substate !== '') report.substate = Array.from(substate).slice(0, SUBSTATE_MAX_CHARS).join('');
@@ -304,13 +304,13 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
       expectOk(`PUT ${path} "${status}"`, answer);
     },
     async uploadLog(deploymentId, messages) {
-      if (messages.length === 0) throw new RangeError('"messages" expected at least one message, got none');
+      if (messages.length === 0) throw badArgument('"messages"', 'at least one message', 'none', RangeError);
       const path = `${DEPLOYMENTS_PATH}${deploymentPart(deploymentId)}/log`;
       expectOk(`PUT ${path}`, await call('PUT', path, logBody(messages), reportSends));
     },
     async download(uri, range = {}) {
       const start = range.start ?? 0;
-      if (!Number.isSafeInteger(start) || start < 0) throw new RangeError(`"start" expected an integer >= 0, got ${start}`);
+      if (!Number.isSafeInteger(start) || start < 0) throw badArgument('"start"', 'an integer >= 0', start, RangeError);
       const scheme = /^(https?):\/\/[^/?#\s]+/.exec(uri)?.[1];
       if (scheme === undefined) throw unexpected('http-status', 'download URI', 'an http(s):// URL', JSON.stringify(redact(uri)));
       if (scheme === 'http' && allowHttp !== true) throw plainHttp(`GET ${redact(uri)}`);
@@ -334,10 +334,10 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
           typeof value === 'string' ||
           (typeof value === 'number' && Number.isFinite(value)) ||
           (Array.isArray(value) && value.every((item) => typeof item === 'string'));
-        if (!ok || name === '') throw new TypeError(`inventory "${name}" expected a string, finite number or string[], got ${describe(value)}`);
+        if (!ok || name === '') throw badArgument(`inventory "${name}"`, 'a string, finite number or string[]', describe(value));
         list.push({ name, value });
       }
-      if (list.length === 0) throw new RangeError('"attributes" expected at least one, got none');
+      if (list.length === 0) throw badArgument('"attributes"', 'at least one', 'none', RangeError);
       expectOk(`PATCH ${INVENTORY_PATH}`, await call('PATCH', INVENTORY_PATH, utf8(JSON.stringify(list)), ONCE));
     },
     async getConfiguration() {
@@ -352,7 +352,7 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
     },
     async putConfiguration(config) {
       for (const key of Object.keys(config)) {
-        if (typeof config[key] !== 'string') throw new TypeError(`configuration "${key}" expected a string, got ${describe(config[key])}`);
+        if (typeof config[key] !== 'string') throw badArgument(`configuration "${key}"`, 'a string', describe(config[key]));
       }
       expectOk(`PUT ${CONFIGURATION_PATH}`, await call('PUT', CONFIGURATION_PATH, utf8(JSON.stringify(config)), ONCE));
     },
@@ -372,20 +372,20 @@ function plainHttp(what: string): OtaError {
 
 function deploymentPart(deploymentId: string): string {
   if (typeof deploymentId !== 'string' || deploymentId === '') {
-    throw new TypeError(`"deploymentId" expected a non-empty string, got ${describe(deploymentId)}`);
+    throw badArgument('"deploymentId"', 'a non-empty string', describe(deploymentId));
   }
   return encodeURIComponent(deploymentId);
 }
 
 /** The next request of one API flavour; the same state gives the same bytes (keys sorted). */
 function nextRequest(api: NextApi, state: DeviceState): { method: 'GET' | 'POST'; path: string; body?: Uint8Array } {
-  if (typeof state.artifactName !== 'string' || state.artifactName === '') throw new TypeError(`"artifactName" expected a non-empty string, got ${describe(state.artifactName)}`);
-  if (typeof state.deviceType !== 'string' || state.deviceType === '') throw new TypeError(`"deviceType" expected a non-empty string, got ${describe(state.deviceType)}`);
+  if (typeof state.artifactName !== 'string' || state.artifactName === '') throw badArgument('"artifactName"', 'a non-empty string', describe(state.artifactName));
+  if (typeof state.deviceType !== 'string' || state.deviceType === '') throw badArgument('"deviceType"', 'a non-empty string', describe(state.deviceType));
   const provides: Record<string, string> = {};
   for (const key of Object.keys(state.provides).sort()) {
     if (key === 'artifact_name' || key === 'device_type') continue; // given by artifactName / deviceType
     const value = state.provides[key];
-    if (typeof value !== 'string') throw new TypeError(`provides "${key}" expected a string, got ${describe(value)}`);
+    if (typeof value !== 'string') throw badArgument(`provides "${key}"`, 'a string', describe(value));
     provides[key] = value;
   }
   if (api === 'v2') {
@@ -443,7 +443,7 @@ function checkDownload(response: HttpResponse, start: number, total: number | un
 function logBody(messages: DeploymentLogMessage[]): Uint8Array {
   const encoded = messages.map((m) => {
     if (typeof m.timestamp !== 'string' || m.timestamp === '' || typeof m.level !== 'string' || m.level === '' || typeof m.message !== 'string' || m.message === '') {
-      throw new TypeError(`log message expected non-empty timestamp, level and message, got ${describe(JSON.stringify(m))}`);
+      throw badArgument('log message', 'non-empty timestamp, level and message', describe(JSON.stringify(m)));
     }
     return JSON.stringify({ timestamp: m.timestamp, level: m.level, message: m.message });
   });
