@@ -18,6 +18,7 @@ import {
   type TrailerLayout,
   type TrailerState,
 } from './mcuboot-trailer.ts';
+import { checkResumeAt, openSlotWriter } from './slot-writer.ts';
 
 const READ_BYTES = 512; // read-back chunk when checking the secondary's hash
 
@@ -78,14 +79,10 @@ class McubootBootControl implements BootControl {
     if (onTrial(primary)) {
       throw new OtaError('image-invalid', 'cannot open the secondary slot: the running image is on trial (a test swap, not confirmed); confirm it or let it revert first');
     }
-    const resumeAt = options?.resumeAt ?? 0;
-    const sectorBytes = this.#secondary.sectorBytes;
-    if (!Number.isInteger(resumeAt) || resumeAt < 0 || resumeAt % sectorBytes !== 0 || resumeAt > this.#capacity) {
-      throw new RangeError(`"resumeAt" expected a multiple of the ${sectorBytes}-byte sector within 0..${this.#capacity}, got ${resumeAt}`);
-    }
+    const resumeAt = checkResumeAt(this.#secondary, this.#capacity, options?.resumeAt);
     // Drop any request and stale trailer first, so no partial image can ever be asked for.
     await this.#eraseTrailerSectors();
-    return new McubootSlotWriter(this.#secondary, this.#capacity, resumeAt);
+    return openSlotWriter(this.#secondary, { capacity: this.#capacity, resumeAt });
   }
 
   async readInactiveSlot(offset: number, into: Uint8Array): Promise<void> {
@@ -162,89 +159,5 @@ class McubootBootControl implements BootControl {
     }
     const verdict = await verifier.end();
     if (!verdict.valid) throw new OtaError('image-invalid', `secondary slot: ${verdict.problem}`);
-  }
-}
-
-/** Sequential writer into the secondary: erase-ahead one sector at a time, one granule buffered. */
-class McubootSlotWriter implements SlotWriter {
-  readonly #flash: Flash;
-  readonly #capacity: number;
-  readonly #granule: Uint8Array; // writeGranule: the tail that does not fill a whole granule yet
-  #fill = 0;
-  #offset: number;
-  #programmed: number; // bytes durably programmed (offset minus the buffered tail)
-  #erasedSectors: number; // sectors [resume sector, #erasedSectors) are erased (or written) by this writer
-  #state: 'open' | 'finished' | 'aborted' = 'open';
-
-  constructor(flash: Flash, capacity: number, resumeAt: number) {
-    this.#flash = flash;
-    this.#capacity = capacity;
-    this.#granule = new Uint8Array(flash.writeGranule);
-    this.#offset = resumeAt;
-    this.#programmed = resumeAt;
-    this.#erasedSectors = resumeAt / flash.sectorBytes;
-  }
-
-  get offset(): number {
-    return this.#offset;
-  }
-
-  get durableOffset(): number {
-    return this.#programmed - (this.#programmed % this.#flash.sectorBytes);
-  }
-
-  async write(bytes: Uint8Array): Promise<void> {
-    if (this.#state !== 'open') throw new Error(`SlotWriter.write after ${this.#state === 'finished' ? 'finish()' : 'abort()'}`);
-    if (this.#offset + bytes.length > this.#capacity) {
-      throw new RangeError(`SlotWriter.write of ${bytes.length} bytes at offset ${this.#offset}: past the slot capacity ${this.#capacity}`);
-    }
-    const g = this.#granule.length;
-    let i = 0;
-    if (this.#fill > 0) {
-      i = Math.min(g - this.#fill, bytes.length);
-      this.#granule.set(bytes.subarray(0, i), this.#fill);
-      this.#fill += i;
-      if (this.#fill === g) {
-        await this.#program(this.#granule);
-        this.#fill = 0;
-      }
-    }
-    const whole = bytes.length - i - ((bytes.length - i) % g);
-    if (whole > 0) await this.#program(bytes.subarray(i, i + whole));
-    i += whole;
-    if (i < bytes.length) {
-      this.#granule.set(bytes.subarray(i), this.#fill);
-      this.#fill += bytes.length - i;
-    }
-    this.#offset += bytes.length;
-  }
-
-  async finish(): Promise<void> {
-    if (this.#state !== 'open') throw new Error(`SlotWriter.finish after ${this.#state === 'finished' ? 'finish()' : 'abort()'}`);
-    if (this.#fill > 0) {
-      this.#granule.fill(this.#flash.erasedByte, this.#fill);
-      await this.#program(this.#granule);
-      this.#fill = 0;
-    }
-    this.#state = 'finished';
-  }
-
-  /** Erases the header sector so the slot holds no image. After finish() it does nothing. */
-  async abort(): Promise<void> {
-    if (this.#state !== 'open') return;
-    this.#state = 'aborted';
-    await this.#flash.eraseSector(0);
-  }
-
-  /** Programs `bytes` (granule multiple) at #programmed, erasing each new sector just before. */
-  async #program(bytes: Uint8Array): Promise<void> {
-    const sectorBytes = this.#flash.sectorBytes;
-    const end = this.#programmed + bytes.length;
-    while (this.#erasedSectors * sectorBytes < end) {
-      await this.#flash.eraseSector(this.#erasedSectors);
-      this.#erasedSectors++;
-    }
-    await this.#flash.write(this.#programmed, bytes);
-    this.#programmed = end;
   }
 }

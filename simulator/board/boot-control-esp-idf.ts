@@ -8,7 +8,7 @@ import type { Flash } from '../../platform/flash.ts';
 import {
   activeEntry, checkEspAppImage, isEntryEmpty, isEntryIntact, isEntryValid, OtaData, OtaState, slotOfSeq, type OtaEntry,
 } from './esp-idf-ota.ts';
-import { openSlotWriter } from './slot-writer.ts';
+import { openSlotWriter } from '../../platform/slot-writer.ts';
 
 export interface EspIdfBootControlOptions {
   otadata: Flash;
@@ -75,6 +75,7 @@ class EspIdfBootControl implements BootControl {
       capacity: slot.byteLength,
       resumeAt: options?.resumeAt,
       magic: { byte: ESP_IMAGE_MAGIC, what: 'ESP app image magic' },
+      eraseHeaderAtOpen: true,
     });
   }
 

@@ -1,8 +1,10 @@
 // A sequential SlotWriter over any Flash: buffers the tail to the write granule and erases each
-// sector just before the first byte goes into it. Portable (no node:*).
-import { OtaError } from '../../core/errors.ts';
-import type { SlotWriter } from '../../platform/boot-control.ts';
-import type { Flash } from '../../platform/flash.ts';
+// sector just before the first byte goes into it, so after a power cut every sector below
+// durableOffset holds what was written. The MCUboot boot control and the simulated ESP-IDF one use
+// it; the ESP32 board has its own (synchronous natives, 64 KiB block erases). Runs on XS.
+import { OtaError } from '../core/errors.ts';
+import type { SlotWriter } from './boot-control.ts';
+import type { Flash } from './flash.ts';
 
 export interface SlotWriterOptions {
   /** Bytes an image may take in this slot. */
@@ -11,16 +13,22 @@ export interface SlotWriterOptions {
   resumeAt?: number;
   /** The first byte an image must start with (ESP-IDF: esp_ota_write refuses anything but 0xE9). */
   magic?: { byte: number; what: string };
+  /** On a fresh start, erase the header sector at once, as esp_ota_begin does (else just before the first byte). */
+  eraseHeaderAtOpen?: boolean;
+}
+
+/** The resume point, checked: a sector boundary within the capacity (0 when absent). */
+export function checkResumeAt(flash: Flash, capacity: number, resumeAt = 0): number {
+  if (!Number.isInteger(resumeAt) || resumeAt < 0 || resumeAt % flash.sectorBytes !== 0 || resumeAt > capacity) {
+    throw new RangeError(`"resumeAt" expected a multiple of the ${flash.sectorBytes}-byte sector in [0, ${capacity}], got ${resumeAt}`);
+  }
+  return resumeAt;
 }
 
 export async function openSlotWriter(flash: Flash, options: SlotWriterOptions): Promise<SlotWriter> {
-  const resumeAt = options.resumeAt ?? 0;
-  if (!Number.isInteger(resumeAt) || resumeAt < 0 || resumeAt % flash.sectorBytes !== 0 || resumeAt > options.capacity) {
-    throw new RangeError(`"resumeAt" expected a multiple of the ${flash.sectorBytes}-byte sector in [0, ${options.capacity}], got ${resumeAt}`);
-  }
+  const resumeAt = checkResumeAt(flash, options.capacity, options.resumeAt);
   const writer = new FlashSlotWriter(flash, options, resumeAt);
-  // A fresh start makes the slot unbootable at once: its first sector (the image header) is erased.
-  if (resumeAt === 0) await writer.eraseAhead(1);
+  if (resumeAt === 0 && options.eraseHeaderAtOpen) await writer.eraseAhead(1);
   return writer;
 }
 
@@ -53,7 +61,7 @@ class FlashSlotWriter implements SlotWriter {
   }
 
   async write(bytes: Uint8Array): Promise<void> {
-    if (this.#state !== 'open') throw new Error(`SlotWriter.write after ${this.#state === 'finished' ? 'finish' : 'abort'}`);
+    if (this.#state !== 'open') throw new Error(`SlotWriter.write after ${this.#state === 'finished' ? 'finish()' : 'abort()'}`);
     if (this.#offset + bytes.length > this.#capacity) {
       throw new RangeError(`slot write at byte ${this.#offset}: ${bytes.length} more bytes exceed the ${this.#capacity}-byte slot`);
     }
@@ -81,7 +89,7 @@ class FlashSlotWriter implements SlotWriter {
   }
 
   async finish(): Promise<void> {
-    if (this.#state !== 'open') throw new Error(`SlotWriter.finish after ${this.#state === 'finished' ? 'finish' : 'abort'}`);
+    if (this.#state !== 'open') throw new Error(`SlotWriter.finish after ${this.#state === 'finished' ? 'finish()' : 'abort()'}`);
     if (this.#tailLength > 0) {
       this.#tail.fill(this.#flash.erasedByte, this.#tailLength);
       await this.#program(this.#tail);
@@ -90,6 +98,7 @@ class FlashSlotWriter implements SlotWriter {
     this.#state = 'finished';
   }
 
+  /** Erases the header sector so the slot holds no image. After finish() it does nothing. */
   async abort(): Promise<void> {
     if (this.#state !== 'open') return;
     this.#state = 'aborted';

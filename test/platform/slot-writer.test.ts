@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { NorFlash } from '../../../simulator/board/nor-flash.ts';
-import { openSlotWriter } from '../../../simulator/board/slot-writer.ts';
+import { NorFlash } from '../../simulator/board/nor-flash.ts';
+import { openSlotWriter } from '../../platform/slot-writer.ts';
 
 const geometry = { byteLength: 8 * 2048, sectorBytes: 2048, writeGranule: 8 };
 
@@ -12,7 +12,7 @@ describe('openSlotWriter', () => {
   it('buffers odd-sized writes to the granule, pads the last one, and erases each sector just ahead', async () => {
     const flash = new NorFlash(geometry);
     flash.program(0, new Uint8Array(geometry.byteLength).fill(0)); // an old image everywhere
-    const writer = await openSlotWriter(flash, { capacity: flash.byteLength });
+    const writer = await openSlotWriter(flash, { capacity: flash.byteLength, eraseHeaderAtOpen: true });
     expect(Array.from(flash.eraseCounts)).toEqual([1, 0, 0, 0, 0, 0, 0, 0]); // header erased at open
     const bytes = data(5000);
     for (let at = 0; at < bytes.length; at += 333) await writer.write(bytes.subarray(at, at + 333));
@@ -27,6 +27,14 @@ describe('openSlotWriter', () => {
     await expect(writer.write(new Uint8Array(1))).rejects.toThrow(/after finish/);
     await writer.abort(); // harmless after finish
     expect(flash.snapshot().subarray(0, 16)).toEqual(bytes.subarray(0, 16));
+  });
+
+  it('without eraseHeaderAtOpen, touches no sector before the first byte', async () => {
+    const flash = new NorFlash(geometry);
+    const writer = await openSlotWriter(flash, { capacity: flash.byteLength });
+    expect(Array.from(flash.eraseCounts)).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+    await writer.write(data(8)); // one granule: programmed, so its sector is erased just before
+    expect(Array.from(flash.eraseCounts)).toEqual([1, 0, 0, 0, 0, 0, 0, 0]);
   });
 
   it('resumes at a sector boundary keeping the prefix, and validates resumeAt', async () => {
