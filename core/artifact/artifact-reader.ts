@@ -6,7 +6,7 @@ import type { Inflate, InflateStream } from '../../platform/inflate.ts';
 import type { MaybePromise } from '../../platform/maybe-async.ts';
 import type { PublicKey, SignatureScheme, Verifier } from '../../platform/verifier.ts';
 import { equalBytes, fromBase64, fromUtf8, toHex } from '../bytes.ts';
-import { OtaError, badArgument, formatError, isOtaError, unexpected } from '../errors.ts';
+import { OtaError, badArgument, describe, formatError, isOtaError, unexpected } from '../errors.ts';
 import { parseHeaderInfo, parseMetaData, parseTypeInfo, type HeaderInfo, type TypeInfo } from './header.ts';
 import { parseManifest, type ManifestLine } from './manifest.ts';
 import { createTarReader, type TarEntry, type TarHandler, type TarReader } from './tar-reader.ts';
@@ -90,6 +90,14 @@ function checkDigest(name: string, expected: Uint8Array, actual: Uint8Array): vo
   if (!equalBytes(actual, expected)) throw unexpected('checksum-mismatch', name, `sha256 ${toHex(expected)} (manifest)`, toHex(actual));
 }
 
+/** The options a reader cannot do without, and the methods each must have ('' = it is the function itself). */
+const REQUIRED_OPTIONS = [
+  ['sha256', 'a Sha256Factory', ''],
+  ['inflate', 'an Inflate', 'gunzip'],
+  ['verifier', 'a Verifier', 'verify'],
+  ['sink', 'a PayloadSink (open, write, close, discard)', 'open', 'write', 'close', 'discard'],
+] as const;
+
 function compressionOf(suffix: string | undefined): Compression {
   return suffix === '.gz' ? 'gzip' : 'none';
 }
@@ -105,13 +113,11 @@ export interface ArtifactReader {
 }
 
 export function createArtifactReader(options: ArtifactReaderOptions): ArtifactReader {
-  if (typeof options?.sha256 !== 'function') throw new TypeError('"sha256" expected a Sha256Factory');
-  if (typeof options.inflate?.gunzip !== 'function') throw new TypeError('"inflate" expected an Inflate');
-  if (typeof options.verifier?.verify !== 'function') throw new TypeError('"verifier" expected a Verifier');
-  const { sha256, sink, key } = options;
-  if (!sink || typeof sink.open !== 'function' || typeof sink.write !== 'function' || typeof sink.close !== 'function' || typeof sink.discard !== 'function') {
-    throw new TypeError('"sink" expected a PayloadSink (open, write, close, discard)');
+  for (const [name, expected, ...methods] of REQUIRED_OPTIONS) {
+    const value = (options as unknown as Record<string, Record<string, unknown> | undefined> | undefined)?.[name];
+    if (!methods.every((method) => typeof (method === '' ? value : value?.[method]) === 'function')) throw badArgument(`"${name}"`, expected, describe(value));
   }
+  const { sha256, sink, key } = options;
   let resumePending: ResumePoint | undefined;
   const resume = options.resume;
   if (resume !== undefined) {

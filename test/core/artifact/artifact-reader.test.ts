@@ -5,6 +5,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { concatBytes, fromUtf8, toHex, utf8 } from '../../../core/bytes.ts';
 import { OtaError } from '../../../core/errors.ts';
+import { createArtifactReader } from '../../../core/artifact/artifact-reader.ts';
 import { writeArtifact, type WriteArtifactOptions } from '../../../simulator/artifact-writer.ts';
 import { parsePublicKeyPem } from '../../../platform/public-key.ts';
 import { fixture } from '../../vectors.ts';
@@ -315,6 +316,15 @@ describe('ArtifactReader: sink protocol and lifecycle', () => {
     await expect(reader.end()).rejects.toThrow(/twice/);
     await expect(reader.write('x' as never)).rejects.toThrow(TypeError);
     expect(() => newReader({ sink: {} as never })).toThrow(TypeError);
+  });
+
+  it('names a missing or incomplete option, and what it got', () => {
+    const sink = recordingSink();
+    expect(() => newReader({ sink: { ...sink, close: undefined } as never })).toThrow('"sink" expected a PayloadSink (open, write, close, discard), got an object');
+    expect(() => newReader({ sink, sha256: 'sha256' as never })).toThrow('"sha256" expected a Sha256Factory, got "sha256"');
+    expect(() => newReader({ sink, inflate: {} as never })).toThrow('"inflate" expected an Inflate, got an object');
+    expect(() => newReader({ sink, verifier: null as never })).toThrow('"verifier" expected a Verifier, got null');
+    expect(() => createArtifactReader(undefined as never)).toThrow('"sha256" expected a Sha256Factory, got nothing');
   });
 
   it('ignores data after the end-of-archive marker, and accepts an archive without it (as Go does)', async () => {
