@@ -1,7 +1,7 @@
 // Device identity: the key pair created on first use and kept in KeyValue, and the signed
 // auth request body (research/mender-protocol.md §2.1).
 import { utf8 } from '../bytes.ts';
-import { OtaError } from '../errors.ts';
+import { OtaError, badArgument } from '../errors.ts';
 import type { KeyValue } from '../../platform/key-value.ts';
 import type { Signer } from '../../platform/verifier.ts';
 import { createSigner, generateSecretKey } from '../../platform/signer-noble.ts';
@@ -49,17 +49,24 @@ function tagType(tag: number | undefined): IdentityKeyType | undefined {
 }
 
 /**
- * The exact auth request body: Go client field order, `id_data` a JSON string with the identity
- * keys sorted (the same bytes whatever order the board lists them in), `tenant_token` always
- * present (empty when unset), as the Go client sends it.
+ * The identity as `id_data`: a JSON string with the keys sorted (the same bytes whatever order the
+ * board lists them in). TypeError unless it is an object of one or more string attributes.
  */
-export function authRequestBody(identity: Readonly<Record<string, string>>, publicKeyPem: string, tenantToken = ''): Uint8Array {
+export function identityData(identity: Readonly<Record<string, string>>): string {
   const sorted: Record<string, string> = {};
-  for (const name of Object.keys(identity).sort()) {
+  for (const name of Object.keys(typeof identity === 'object' && identity !== null ? identity : {}).sort()) {
     const value = identity[name];
-    if (typeof value !== 'string') throw new TypeError(`"identity.${name}" expected a string, got ${typeof value}`);
+    if (typeof value !== 'string') throw badArgument(`"identity.${name}"`, 'a string', typeof value);
     sorted[name] = value;
   }
-  if (Object.keys(sorted).length === 0) throw new TypeError('"identity" expected at least one attribute, got none');
-  return utf8(JSON.stringify({ id_data: JSON.stringify(sorted), tenant_token: tenantToken, pubkey: publicKeyPem }));
+  if (Object.keys(sorted).length === 0) throw badArgument('"identity"', 'at least one attribute', 'none');
+  return JSON.stringify(sorted);
+}
+
+/**
+ * The exact auth request body: Go client field order, `id_data` as identityData() gives it,
+ * `tenant_token` always present (empty when unset), as the Go client sends it.
+ */
+export function authRequestBody(identity: Readonly<Record<string, string>>, publicKeyPem: string, tenantToken = ''): Uint8Array {
+  return utf8(JSON.stringify({ id_data: identityData(identity), tenant_token: tenantToken, pubkey: publicKeyPem }));
 }

@@ -10,7 +10,7 @@ import type { KeyValue } from '../../platform/key-value.ts';
 import type { Scheduler } from '../../platform/scheduler.ts';
 import type { LogLevel, System } from '../../platform/system.ts';
 import type { Signer } from '../../platform/verifier.ts';
-import { authRequestBody, loadIdentityKey } from './auth.ts';
+import { authRequestBody, identityData, loadIdentityKey } from './auth.ts';
 import { DEFAULT_POLL_INTERVALS, exponentialBackoffMs, retryAfterMs, statusReportSends, type PollIntervals } from './backoff.ts';
 import { answerText, describe, isObject, objectAnswer, parseAnswer, readAnswer, serverError, statusLine, stringField } from './response.ts';
 
@@ -74,12 +74,13 @@ const STATUSES: readonly DeploymentStatus[] = [
   'pause_before_committing', 'success', 'failure', 'already-installed',
 ];
 
-const AUTH_PATH = '/api/devices/v1/authentication/auth_requests';
-const NEXT_V2_PATH = '/api/devices/v2/deployments/device/deployments/next';
-const NEXT_V1_PATH = '/api/devices/v1/deployments/device/deployments/next';
-const DEPLOYMENTS_PATH = '/api/devices/v1/deployments/device/deployments/';
-const INVENTORY_PATH = '/api/devices/v1/inventory/device/attributes';
-const CONFIGURATION_PATH = '/api/devices/v1/deviceconfig/configuration';
+const API = '/api/devices/v1/';
+const AUTH_PATH = `${API}authentication/auth_requests`;
+const DEPLOYMENTS_PATH = `${API}deployments/device/deployments/`;
+const NEXT_V1_PATH = `${DEPLOYMENTS_PATH}next`;
+const NEXT_V2_PATH = NEXT_V1_PATH.replace('/v1/', '/v2/');
+const INVENTORY_PATH = `${API}inventory/device/attributes`;
+const CONFIGURATION_PATH = `${API}deviceconfig/configuration`;
 
 /** The server's substate limit. */
 export const SUBSTATE_MAX_CHARS = 200;
@@ -145,9 +146,7 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
   const match = /^(https?):\/\/[^/?#\s]+(\/[^?#\s]*)?$/.exec(options.serverUrl);
   if (match === null) throw badArgument('"serverUrl"', 'an http(s):// URL', JSON.stringify(options.serverUrl));
   if (match[1] === 'http' && options.allowHttp !== true) throw plainHttp(`serverUrl ${options.serverUrl}`);
-  if (typeof options.identity !== 'object' || options.identity === null || Object.keys(options.identity).length === 0) {
-    throw new TypeError('"identity" expected at least one attribute, got none');
-  }
+  identityData(options.identity); // refused here rather than at the first authorization
   const { http, scheduler, system, allowHttp, ca, tenantToken } = options;
   const baseUrl = options.serverUrl.replace(/\/+$/, '');
   const log = options.log ?? ((level: LogLevel, message: string) => system.log(level, message));

@@ -598,6 +598,9 @@ describe('transport security', () => {
     expect(make(true).isAuthorized).toBe(false); // made: allowHttp lets the plain URL through
     expect(() => device('127.0.0.1:1')).toThrow(TypeError);
     expect(() => device('https://127.0.0.1:1', { identity: {} })).toThrow(/"identity" expected at least one attribute/);
+    expect(() => device('https://127.0.0.1:1', { identity: null as never })).toThrow('"identity" expected at least one attribute, got none');
+    // A non-string attribute is refused when the API is made, not at the first authorization.
+    expect(() => device('https://127.0.0.1:1', { identity: { mac: 1 } as never })).toThrow(new TypeError('"identity.mac" expected a string, got number'));
   });
 
   it('https: accepts the server signed by the configured CA (tls.ca on every request), refuses an unknown CA', async () => {
