@@ -2,6 +2,7 @@
 // (research/mender-protocol.md §1.6; mender-artifact's artifact/metadata.go).
 import { fromUtf8 } from '../bytes.ts';
 import { describe, formatError } from '../errors.ts';
+import { isObject, isStrings } from '../json.ts';
 import type { DependsMap, ProvidesMap } from './types.ts';
 
 export interface HeaderInfo {
@@ -24,10 +25,6 @@ function fail(where: string, expected: string, actual?: unknown): never {
   throw formatError(`${where}: expected ${expected}${actual === undefined ? '' : `, got ${describe(actual)}`}`);
 }
 
-function isMap(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function parseObject(bytes: Uint8Array, where: string): Record<string, unknown> {
   let value: unknown;
   try {
@@ -35,20 +32,16 @@ function parseObject(bytes: Uint8Array, where: string): Record<string, unknown> 
   } catch (error) {
     throw formatError(`${where}: invalid JSON (${(error as Error).message})`);
   }
-  if (!isMap(value)) fail(where, 'a JSON object', value);
+  if (!isObject(value)) fail(where, 'a JSON object', value);
   return value;
-}
-
-function isStringArray(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }
 
 /** provides (string values) or, with `lists`, depends (a string or a list of strings each). */
 function stringMap(value: unknown, where: string, lists = false): DependsMap {
-  if (!isMap(value)) fail(where, 'an object', value);
+  if (!isObject(value)) fail(where, 'an object', value);
   const out: DependsMap = {};
   for (const [key, item] of Object.entries(value)) {
-    if (typeof item !== 'string' && !(lists && isStringArray(item))) fail(`${where}.${key}`, lists ? 'a string or strings' : 'a string', item);
+    if (typeof item !== 'string' && !(lists && isStrings(item))) fail(`${where}.${key}`, lists ? 'a string or strings' : 'a string', item);
     out[key] = typeof item === 'string' ? item : [...item];
   }
   return out;
@@ -63,7 +56,7 @@ export function parseHeaderInfo(bytes: Uint8Array, where: string, augment = fals
   const payloads = json.payloads;
   if (!Array.isArray(payloads) || payloads.length === 0) fail(`${where}.payloads`, 'a non-empty array', payloads);
   const payloadTypes = payloads.map((payload: unknown, i: number) => {
-    if (!isMap(payload) && !Array.isArray(payload)) fail(`${where}.payloads[${i}]`, 'an object', payload);
+    if (!isObject(payload) && !Array.isArray(payload)) fail(`${where}.payloads[${i}]`, 'an object', payload);
     const type = (payload as Record<string, unknown>).type;
     if (type !== null && typeof type !== 'string') fail(`${where}.payloads[${i}].type`, 'a string or null', type);
     return type as string | null;
@@ -87,7 +80,7 @@ export function parseTypeInfo(bytes: Uint8Array, where: string): TypeInfo {
   const type = json.type ?? null;
   if (type !== null && typeof type !== 'string') fail(`${where}.type`, 'a string or null', type);
   const clears = json.clears_artifact_provides;
-  if (clears != null && !isStringArray(clears)) fail(`${where}.clears_artifact_provides`, 'an array of strings', clears);
+  if (clears != null && !isStrings(clears)) fail(`${where}.clears_artifact_provides`, 'an array of strings', clears);
   return {
     type,
     provides: json.artifact_provides == null ? undefined : (stringMap(json.artifact_provides, `${where}.artifact_provides`) as ProvidesMap),

@@ -3,7 +3,8 @@
 // bad record becomes OtaError('storage-corrupt') and never a half-understood state.
 import { crc32 } from '../crc32.ts';
 import { concatBytes, fromUtf8, readU32LE, utf8, writeU32LE } from '../bytes.ts';
-import { OtaError } from '../errors.ts';
+import { OtaError, describe, unexpected } from '../errors.ts';
+import { isObject, isString, isStringMap, isStrings } from '../json.ts';
 import { isStateName, type StateName } from './states.ts';
 
 /** Turns plain data (objects, arrays, strings, numbers, booleans) into bytes and back. */
@@ -99,11 +100,9 @@ export function decodeRecord(codec: StateCodec, bytes: Uint8Array): DeploymentRe
 type FieldCheck = readonly [expected: string, test: (value: unknown) => boolean];
 
 const isCount = (value: unknown): boolean => Number.isInteger(value) && (value as number) >= 0;
-const isText = (value: unknown): value is string => typeof value === 'string';
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const COUNT: FieldCheck = ['a count', isCount];
-const TEXT: FieldCheck = ['a string', isText];
-const NAME: FieldCheck = ['a non-empty string', (value) => isText(value) && value !== ''];
+const TEXT: FieldCheck = ['a string', isString];
+const NAME: FieldCheck = ['a non-empty string', (value) => isString(value) && value !== ''];
 const FLAG: FieldCheck = ['a boolean', (value) => typeof value === 'boolean'];
 
 /** Every field, in the order checked; optional ones may be absent. */
@@ -123,8 +122,8 @@ const OPTIONAL: Readonly<Record<string, FieldCheck>> = {
   payloadType: TEXT,
   error: TEXT,
   fileName: TEXT,
-  provides: ['a map of strings', (value) => isObject(value) && Object.values(value).every(isText)],
-  clearsProvides: ['a list of strings or null', (value) => value === null || (Array.isArray(value) && value.every(isText))],
+  provides: ['a map of strings', isStringMap],
+  clearsProvides: ['a list of strings or null', (value) => value === null || isStrings(value)],
   compressed: FLAG,
   aborted: FLAG,
   loop: FLAG,
@@ -142,8 +141,7 @@ function check(value: Record<string, unknown>, fields: Readonly<Record<string, F
   for (const [field, [expected, test]] of Object.entries(fields)) {
     const actual = value[field];
     if ((optional && actual === undefined) || test(actual)) continue;
-    const shown = isText(actual) ? JSON.stringify(actual.slice(0, 40)) : typeof actual;
-    throw new OtaError('storage-corrupt', `deployment record field "${prefix}${field}": expected ${expected}, got ${shown}`);
+    throw unexpected('storage-corrupt', `deployment record field "${prefix}${field}"`, expected, describe(actual));
   }
 }
 

@@ -5,6 +5,7 @@
 // Mender's backoff.
 import { toBase64, utf8 } from '../bytes.ts';
 import { OtaError, badArgument, isOtaError, unexpected, type OtaErrorCode } from '../errors.ts';
+import { isObject, isStrings } from '../json.ts';
 import type { Http, HttpResponse } from '../../platform/http.ts';
 import type { KeyValue } from '../../platform/key-value.ts';
 import type { Scheduler } from '../../platform/scheduler.ts';
@@ -12,7 +13,7 @@ import type { LogLevel, System } from '../../platform/system.ts';
 import type { Signer } from '../../platform/verifier.ts';
 import { authRequestBody, identityData, loadIdentityKey } from './auth.ts';
 import { DEFAULT_POLL_INTERVALS, exponentialBackoffMs, retryAfterMs, statusReportSends, type PollIntervals } from './backoff.ts';
-import { answerText, describe, isObject, objectAnswer, parseAnswer, readAnswer, serverError, statusLine, stringField } from './response.ts';
+import { answerText, describe, objectAnswer, parseAnswer, readAnswer, serverError, statusLine, stringField } from './response.ts';
 
 export interface DeviceApiOptions {
   http: Http;
@@ -332,7 +333,7 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
         const ok =
           typeof value === 'string' ||
           (typeof value === 'number' && Number.isFinite(value)) ||
-          (Array.isArray(value) && value.every((item) => typeof item === 'string'));
+          isStrings(value);
         if (!ok || name === '') throw badArgument(`inventory "${name}"`, 'a string, finite number or string[]', describe(value));
         list.push({ name, value });
       }
@@ -410,7 +411,7 @@ function parseInstructions(body: unknown, endpoint: string): DeploymentInstructi
   const artifact = objectField(answer, 'artifact', endpoint);
   const source = objectField(artifact, 'artifact.source', endpoint);
   const types = artifact['device_types_compatible'] ?? [];
-  if (!Array.isArray(types) || !types.every((t) => typeof t === 'string')) {
+  if (!isStrings(types)) {
     throw unexpected('http-status', `${endpoint}: "artifact.device_types_compatible"`, 'an array of strings', describe(types));
   }
   return {

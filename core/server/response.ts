@@ -1,6 +1,7 @@
 // Reading small server answers: a bounded body read, status text for messages, and defensive JSON.
 import { concatBytes, fromUtf8 } from '../bytes.ts';
 import { OtaError, describe, unexpected } from '../errors.ts';
+import { isObject } from '../json.ts';
 
 export { describe };
 import type { HttpResponse } from '../../platform/http.ts';
@@ -61,10 +62,6 @@ export function serverError(bytes: Uint8Array): string {
     // not JSON: nothing to add
   }
   return '';
-}
-
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** A string field of an answer object (non-empty unless `empty`), or OtaError('http-status') naming the field and what came. */

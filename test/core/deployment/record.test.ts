@@ -70,7 +70,8 @@ describe.each([
       [{ ...RECORD, storeCount: -1 }, /field "storeCount"/],
       [{ ...RECORD, deploymentId: '' }, /field "deploymentId": expected a non-empty string/],
       [{ ...RECORD, provides: { a: 1 } }, /field "provides"/],
-      [{ ...RECORD, checkpoint: { ...RECORD.checkpoint, fileOffset: 1.5 } }, /field "checkpoint.fileOffset"/],
+      [{ ...RECORD, checkpoint: { ...RECORD.checkpoint, fileOffset: 1.5 } }, /field "checkpoint.fileOffset": expected a count, got number 1\.5$/],
+      [{ ...RECORD, provides: ['x'] }, /field "provides": expected a map of strings, got an array$/],
       [{ ...RECORD, finalStatus: 'meh' }, /field "finalStatus"/],
     ];
     for (const [value, message] of cases) {

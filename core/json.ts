@@ -1,0 +1,20 @@
+// Shapes of parsed JSON, tested the same way wherever JSON comes in: header.tar, the deployment
+// record, the provides store and server answers.
+
+/** A JSON object: not null, not an array. */
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function isString(value: unknown): value is string {
+  return typeof value === 'string';
+}
+
+export function isStrings(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every(isString);
+}
+
+/** An object whose values are all strings (provides). */
+export function isStringMap(value: unknown): value is Record<string, string> {
+  return isObject(value) && Object.values(value).every(isString);
+}
