@@ -65,17 +65,21 @@ export interface DownloadResult {
   readonly fileSize: number;
 }
 
-/** Forwards the reader's payload files to the module, and checkpoints what is durable. */
-function checkpointingSink(download: ModuleDownload, context: DownloadContext, resumedAt: number): Required<PayloadSink> {
+/**
+ * Forwards the reader's payload files to the module's download (`current()`: made once the head is
+ * read), and checkpoints what is durable.
+ */
+function checkpointingSink(context: DownloadContext, resumedAt: number, current: () => ModuleDownload | undefined): Required<PayloadSink> {
   let file: PayloadFile | undefined;
   let lastCheckpoint = resumedAt;
   return {
     async open(opened, resumeOffset) {
       file = opened;
       lastCheckpoint = resumeOffset;
-      await download.open(opened, resumeOffset);
+      await current()!.open(opened, resumeOffset);
     },
     async write(bytes) {
+      const download = current()!;
       await download.write(bytes);
       const durable = download.durableOffset;
       if (file?.artifactOffset === undefined || durable - lastCheckpoint < context.settings.checkpointBytes) return;
@@ -88,9 +92,10 @@ function checkpointingSink(download: ModuleDownload, context: DownloadContext, r
       };
       await context.update({ checkpoint });
     },
-    close: (closed) => download.close(closed),
-    discard: (reason) => download.discard(reason),
+    close: (closed) => current()!.close(closed),
+    discard: (reason) => current()?.discard(reason),
     readBack(offset, into) {
+      const download = current()!;
       if (download.readBack === undefined) throw new OtaError('artifact-unsupported', 'update module: no readBack() to resume');
       return download.readBack(offset, into);
     },
@@ -127,7 +132,7 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
   for (;;) {
     let record = context.record();
     if (record.attempts >= settings.maxDownloadAttempts) {
-      throw new OtaError('network', `download: gave up after ${record.attempts} attempts${lastError ? `: ${lastError}` : ''}`);
+      throw gaveUp(record.attempts, lastError);
     }
     const tried = record.attempts;
     record = await context.update({ attempts: record.attempts + 1 });
@@ -140,20 +145,13 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
     }
     let module: UpdateModule | undefined;
     let download: ModuleDownload | undefined;
-    let sink: Required<PayloadSink> | undefined;
     const reader = createArtifactReader({
       sha256: board.sha256,
       inflate: board.inflate,
       verifier: board.verifier,
       key: settings.artifactKey,
-      resume: checkpoint === undefined ? undefined : { payloadIndex: checkpoint.payloadIndex, fileName: checkpoint.fileName, fileOffset: checkpoint.fileOffset },
-      sink: {
-        open: (file, resumeOffset) => sink!.open(file, resumeOffset),
-        write: (bytes) => sink!.write(bytes),
-        close: (file) => sink!.close(file),
-        discard: (reason) => sink?.discard(reason),
-        readBack: (offset, into) => sink!.readBack(offset, into),
-      },
+      resume: checkpoint, // a DownloadCheckpoint is a ResumePoint (plus its artifact offset)
+      sink: checkpointingSink(context, checkpoint?.fileOffset ?? 0, () => download),
       onHead: async (head) => {
         module = checkHead(head, context);
         const payload = head.payloads[0]!;
@@ -164,7 +162,6 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
           clearsProvides: payload.clearsProvides,
         });
         download = await module.download(context.moduleContext, payload);
-        sink = checkpointingSink(download, context, checkpoint?.fileOffset ?? 0);
         context.log('info', `artifact "${head.artifactName}": head ok (signature ${head.signature}, ${head.compression}, ${payload.type})`);
       },
     });
@@ -204,7 +201,7 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
           // Lost connection mid-stream: the same reader goes on from the byte it stopped at.
           lastError = error.message;
           const attempts = context.record().attempts;
-          if (attempts >= settings.maxDownloadAttempts) throw new OtaError('network', `download: gave up after ${attempts} attempts: ${error.message}`, { cause: error });
+          if (attempts >= settings.maxDownloadAttempts) throw gaveUp(attempts, error.message, error);
           const waitMs = exponentialBackoffMs(attempts - 1, settings.retryMaxIntervalMs) ?? settings.retryMaxIntervalMs;
           context.log('warn', `download: ${error.message} at byte ${offset}; resuming with Range in ${waitMs / 1000} s`);
           await response.close();
@@ -251,6 +248,11 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
       await board.scheduler.sleep(waitMs);
     }
   }
+}
+
+/** OtaError('network') once the attempts are used up, with the last failure when there was one. */
+function gaveUp(attempts: number, lastError: string, cause?: unknown): OtaError {
+  return new OtaError('network', `download: gave up after ${attempts} attempts${lastError ? `: ${lastError}` : ''}`, { cause });
 }
 
 function bodyEnded(offset: number, total: number): OtaError {
