@@ -1,5 +1,5 @@
 // The one place for byte helpers used by core/ and platform/. Runs on XS: no Buffer, no atob.
-import { badArgument } from './errors.ts';
+import { badArgument, describe } from './errors.ts';
 
 // Made on first use, not at module load: Moddable provides TextEncoder/TextDecoder as modules
 // ("text/encoder", "text/decoder") that a board installs as globals in main before starting the
@@ -45,7 +45,7 @@ export function toHex(bytes: Uint8Array): string {
 
 export function fromHex(hex: string): Uint8Array {
   if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) {
-    throw badArgument('"hex"', 'an even number of hex digits', JSON.stringify(hex.slice(0, 16)));
+    throw badArgument('"hex"', 'an even number of hex digits', describe(hex.slice(0, 16)));
   }
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
@@ -71,7 +71,7 @@ export function toBase64(bytes: Uint8Array): string {
 export function fromBase64(text: string): Uint8Array {
   const clean = text.replace(/[\r\n\t ]/g, '');
   if (clean.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(clean)) {
-    throw badArgument('"base64"', 'RFC 4648 base64', `${JSON.stringify(clean.slice(0, 16))}…`);
+    throw badArgument('"base64"', 'RFC 4648 base64', `${describe(clean.slice(0, 16))}…`);
   }
   const digits = clean.replace(/=+$/, '');
   const out = new Uint8Array((digits.length * 3) >> 2); // whole bytes only: padding bits are dropped

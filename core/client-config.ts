@@ -7,7 +7,7 @@ import type { FinalStatus, StateCodec } from './deployment/record.ts';
 import type { StateName } from './deployment/states.ts';
 import type { UpdateModule } from './modules/update-module.ts';
 import type { DeploymentStatus } from './server/device-api.ts';
-import { badArgument } from './errors.ts';
+import { badArgument, nonEmptyString } from './errors.ts';
 import { DEFAULT_POLL_INTERVALS, type PollIntervals } from './server/backoff.ts';
 
 /** What the client tells the application as it works (progress bars, logs, demos). */
@@ -84,9 +84,7 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
 /** Checks a configuration once, filling in defaults; TypeError/RangeError naming the field. */
 export function resolveClientConfig(config: ClientConfig): ResolvedClientConfig {
   if (typeof config?.serverUrl !== 'string') throw badArgument('"serverUrl"', 'a URL string', typeof config?.serverUrl);
-  if (typeof config.deviceType !== 'string' || config.deviceType === '') {
-    throw badArgument('"deviceType"', 'a non-empty string', JSON.stringify(config.deviceType));
-  }
+  nonEmptyString('deviceType', config.deviceType);
   const pollIntervals = { ...DEFAULT_POLL_INTERVALS, ...config.pollIntervals };
   for (const [name, value] of Object.entries(pollIntervals)) {
     if (!Number.isFinite(value) || value < 0) throw badArgument(`"pollIntervals.${name}"`, 'seconds >= 0', value, RangeError);

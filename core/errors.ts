@@ -50,6 +50,12 @@ export function badArgument(name: string, expected: string, actual: unknown, typ
   return new type(`${name} expected ${expected}, got ${actual}`);
 }
 
+/** `value` when it is a non-empty string, else badArgument naming it and what it is. */
+export function nonEmptyString(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value === '') throw badArgument(`"${name}"`, 'a non-empty string', describe(value));
+  return value;
+}
+
 /** A received value in a message: strings quoted and cut, others by kind. */
 export function describe(value: unknown): string {
   if (value === undefined) return 'nothing';

@@ -9,7 +9,7 @@
 //   record       the small persisted description of the deployment in progress (record.ts)
 //   outcome      what a state's handler returned; the table, not the handler, picks the next state
 import type { DeploymentStatus } from '../server/device-api.ts';
-import { badArgument } from '../errors.ts';
+import { badArgument, describe } from '../errors.ts';
 
 export type StateName =
   | 'idle' // no deployment; wait for the next poll
@@ -75,7 +75,7 @@ export function isStateName(value: unknown): value is StateName {
 /** The next state. An outcome the row does not name is a programming fault, never ignored. */
 export function next(state: StateName, outcome: Outcome): StateName {
   const row = STATES[state];
-  if (row === undefined) throw badArgument('"state"', 'a state name', JSON.stringify(state));
+  if (row === undefined) throw badArgument('"state"', 'a state name', describe(state));
   const target = row[outcome];
   if (target === undefined) throw new TypeError(`state "${state}" has no "${outcome}" edge`);
   return target;

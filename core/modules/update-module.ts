@@ -7,6 +7,7 @@ import type { MaybePromise } from '../../platform/maybe-async.ts';
 import type { LogLevel } from '../../platform/system.ts';
 import type { PublicKey } from '../../platform/verifier.ts';
 import type { PayloadInfo, PayloadSink } from '../artifact/types.ts';
+import { badArgument } from '../errors.ts';
 
 /** What every callback gets: the board, the configured keys, and the deployment log. */
 export interface UpdateModuleContext {
@@ -83,13 +84,9 @@ export class UpdateModuleRegistry {
 
   /** Adds a payload type; a later module of the same type replaces the earlier one. */
   registerUpdateModule(module: UpdateModule): void {
-    if (typeof module?.type !== 'string' || module.type === '') {
-      throw new TypeError(`"module.type" expected a payload type name, got ${JSON.stringify(module?.type)}`);
-    }
+    if (typeof module?.type !== 'string' || module.type === '') throw badArgument('"module.type"', 'a payload type name', JSON.stringify(module?.type));
     for (const callback of ['download', 'verify', 'install', 'reboot', 'verifyReboot', 'commit', 'rollback', 'verifyRollback', 'failure'] as const) {
-      if (typeof module[callback] !== 'function') {
-        throw new TypeError(`update module "${module.type}": "${callback}" expected a function, got ${typeof module[callback]}`);
-      }
+      if (typeof module[callback] !== 'function') throw badArgument(`update module "${module.type}": "${callback}"`, 'a function', typeof module[callback]);
     }
     this.#modules.set(module.type, module);
   }

@@ -4,7 +4,7 @@
 // retry, on 429 wait Retry-After and retry; reports also retry network errors and 5xx with
 // Mender's backoff.
 import { toBase64, utf8 } from '../bytes.ts';
-import { OtaError, badArgument, isOtaError, unexpected, type OtaErrorCode } from '../errors.ts';
+import { OtaError, badArgument, isOtaError, nonEmptyString, unexpected, type OtaErrorCode } from '../errors.ts';
 import { isObject, isStrings } from '../json.ts';
 import type { Http, HttpResponse } from '../../platform/http.ts';
 import type { KeyValue } from '../../platform/key-value.ts';
@@ -294,7 +294,7 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
       }
     },
     async reportStatus(deploymentId, status, substate) {
-      if (!STATUSES.includes(status)) throw badArgument('"status"', `one of ${STATUSES.join(', ')}`, JSON.stringify(status));
+      if (!STATUSES.includes(status)) throw badArgument('"status"', `one of ${STATUSES.join(', ')}`, describe(status));
       const report: { status: DeploymentStatus; substate?: string } = { status };
       // Cut by code points, so a surrogate pair is never split.
       if (substate !== undefined && substate !== '') report.substate = Array.from(substate).slice(0, SUBSTATE_MAX_CHARS).join('');
@@ -371,16 +371,13 @@ function plainHttp(what: string): OtaError {
 }
 
 function deploymentPart(deploymentId: string): string {
-  if (typeof deploymentId !== 'string' || deploymentId === '') {
-    throw badArgument('"deploymentId"', 'a non-empty string', describe(deploymentId));
-  }
-  return encodeURIComponent(deploymentId);
+  return encodeURIComponent(nonEmptyString('deploymentId', deploymentId));
 }
 
 /** The next request of one API flavour; the same state gives the same bytes (keys sorted). */
 function nextRequest(api: NextApi, state: DeviceState): { method: 'GET' | 'POST'; path: string; body?: Uint8Array } {
-  if (typeof state.artifactName !== 'string' || state.artifactName === '') throw badArgument('"artifactName"', 'a non-empty string', describe(state.artifactName));
-  if (typeof state.deviceType !== 'string' || state.deviceType === '') throw badArgument('"deviceType"', 'a non-empty string', describe(state.deviceType));
+  nonEmptyString('artifactName', state.artifactName);
+  nonEmptyString('deviceType', state.deviceType);
   const provides: Record<string, string> = {};
   for (const key of Object.keys(state.provides).sort()) {
     if (key === 'artifact_name' || key === 'device_type') continue; // given by artifactName / deviceType

@@ -1,6 +1,6 @@
 // The shared message helpers: every failure shape the core uses comes from here.
 import { describe as group, expect, it } from 'vitest';
-import { OtaError, badArgument, describe, formatError, isOtaError, unexpected } from '../../core/errors.ts';
+import { OtaError, badArgument, describe, formatError, isOtaError, nonEmptyString, unexpected } from '../../core/errors.ts';
 
 group('message helpers', () => {
   it('unexpected: `where: expected …, got …` with the given code', () => {
@@ -24,6 +24,13 @@ group('message helpers', () => {
     const range = badArgument('"start"', 'an integer >= 0', -1, RangeError);
     expect(range).toBeInstanceOf(RangeError);
     expect(range.message).toBe('"start" expected an integer >= 0, got -1');
+  });
+
+  it('nonEmptyString: the string itself, else a TypeError naming it and what it got', () => {
+    expect(nonEmptyString('deviceType', 'board-a')).toBe('board-a');
+    expect(() => nonEmptyString('deviceType', '')).toThrow(new TypeError('"deviceType" expected a non-empty string, got ""'));
+    expect(() => nonEmptyString('deploymentId', undefined)).toThrow(new TypeError('"deploymentId" expected a non-empty string, got nothing'));
+    expect(() => nonEmptyString('artifactName', 3)).toThrow(new TypeError('"artifactName" expected a non-empty string, got number 3'));
   });
 
   it('describe: strings quoted and cut at 40 characters, other values by kind', () => {
