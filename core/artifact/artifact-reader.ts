@@ -7,7 +7,7 @@ import type { MaybePromise } from '../../platform/maybe-async.ts';
 import type { PublicKey, SignatureScheme, Verifier } from '../../platform/verifier.ts';
 import { equalBytes, fromBase64, fromUtf8, toHex } from '../bytes.ts';
 import { OtaError, badArgument, describe, formatError, isOtaError, unexpected } from '../errors.ts';
-import { parseHeaderInfo, parseMetaData, parseTypeInfo, type HeaderInfo, type TypeInfo } from './header.ts';
+import { parseHeaderInfo, parseMetaData, parseObject, parseTypeInfo, type HeaderInfo, type TypeInfo } from './header.ts';
 import { parseManifest, type ManifestLine } from './manifest.ts';
 import { createTarReader, type TarEntry, type TarHandler, type TarReader } from './tar-reader.ts';
 import type { ArtifactHead, ArtifactSummary, Compression, PayloadFile, PayloadInfo, PayloadSink } from './types.ts';
@@ -684,13 +684,7 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
 
 /** version: `{"format": "mender", "version": 3}`. */
 function readVersion(bytes: Uint8Array): void {
-  let json: unknown;
-  try {
-    json = JSON.parse(fromUtf8(bytes));
-  } catch (error) {
-    throw formatError(`version: invalid JSON (${(error as Error).message})`);
-  }
-  const { format, version } = (json ?? {}) as { format?: unknown; version?: unknown };
+  const { format, version } = parseObject(bytes, 'version');
   if (format !== 'mender') throw unexpected('artifact-format', 'version', 'format "mender"', JSON.stringify(format));
   // Version 2 (mender-artifact < 3.0) included: a device reads only version 3.
   if (version !== 3) throw unexpected('artifact-unsupported', 'version', 'format version 3', JSON.stringify(version));

@@ -25,7 +25,8 @@ function fail(where: string, expected: string, actual?: unknown): never {
   throw formatError(`${where}: expected ${expected}${actual === undefined ? '' : `, got ${describe(actual)}`}`);
 }
 
-function parseObject(bytes: Uint8Array, where: string): Record<string, unknown> {
+/** A JSON object from an artifact's text entry, or OtaError('artifact-format') naming the entry. */
+export function parseObject(bytes: Uint8Array, where: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(fromUtf8(bytes));

@@ -196,6 +196,7 @@ describe('ArtifactReader: structure errors', () => {
     expect(v9.message).toBe('version: expected format version 3, got 9');
     expect((await readError(v('{"format":"other","version":3}'))).message).toBe('version: expected format "mender", got "other"');
     expect((await readError(v('not json'))).message).toMatch(/^version: invalid JSON/);
+    expect((await readError(v('[3]'))).message).toBe('version: expected a JSON object, got an array');
   });
 
   it('zstd and xz name the compression and why', async () => {
