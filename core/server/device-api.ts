@@ -4,8 +4,8 @@
 // retry, on 429 wait Retry-After and retry; reports also retry network errors and 5xx with
 // Mender's backoff.
 import { toBase64, utf8 } from '../bytes.ts';
-import { OtaError, badArgument, isOtaError, nonEmptyString, unexpected, type OtaErrorCode } from '../errors.ts';
-import { isObject, isStrings } from '../json.ts';
+import { OtaError, badArgument, describe, isOtaError, nonEmptyString, unexpected, type OtaErrorCode } from '../errors.ts';
+import { isObject, isString, isStrings } from '../json.ts';
 import type { Http, HttpResponse } from '../../platform/http.ts';
 import type { KeyValue } from '../../platform/key-value.ts';
 import type { Scheduler } from '../../platform/scheduler.ts';
@@ -13,7 +13,7 @@ import type { LogLevel, System } from '../../platform/system.ts';
 import type { Signer } from '../../platform/verifier.ts';
 import { authRequestBody, identityData, loadIdentityKey } from './auth.ts';
 import { DEFAULT_POLL_INTERVALS, exponentialBackoffMs, retryAfterMs, statusReportSends, type PollIntervals } from './backoff.ts';
-import { answerText, describe, objectAnswer, parseAnswer, readAnswer, serverError, statusLine, stringField } from './response.ts';
+import { answerField, answerText, objectAnswer, readAnswer, serverError, statusLine } from './response.ts';
 
 export interface DeviceApiOptions {
   http: Http;
@@ -180,7 +180,7 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
     const response = await send('POST', baseUrl + AUTH_PATH, headers, body, endpoint, { waits: 0 });
     const answer = { status: response.status, body: await readAnswer(response, endpoint), attempts: 1 };
     if (answer.status !== 200) throw failure(endpoint, answer, undefined, answer.status === 401 ? ' (device pending or rejected)' : '');
-    const token = answerText(answer.body, endpoint, 200).trim();
+    const token = answerText(answer.body, endpoint).trim();
     // Opaque, but it goes into a header: printable ASCII, no spaces.
     if (!/^[\x21-\x7e]{1,8192}$/.test(token)) throw unexpected('http-status', `${endpoint}: HTTP 200 body`, 'a JWT', describe(token));
     jwt = token;
@@ -288,7 +288,7 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
           continue;
         }
         if (answer.status === 204) return undefined;
-        if (answer.status === 200) return parseInstructions(parseAnswer(answer.body, endpoint, 200), endpoint);
+        if (answer.status === 200) return parseInstructions(objectAnswer(answer.body, endpoint), endpoint);
         if (answer.status === 409) throw failure(endpoint, answer, 'deployment-aborted', ' (the server failed the deployment)');
         throw failure(endpoint, answer);
       }
@@ -345,9 +345,9 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
       const answer = await call('GET', CONFIGURATION_PATH, undefined, ONCE);
       if (answer.status === 404) return {};
       if (answer.status !== 200) throw failure(endpoint, answer);
-      const body = objectAnswer(parseAnswer(answer.body, endpoint, 200), endpoint);
+      const body = objectAnswer(answer.body, endpoint);
       const config: Record<string, string> = {};
-      for (const key of Object.keys(body)) config[key] = stringField(body, '', key, endpoint, true);
+      for (const key of Object.keys(body)) config[key] = answerField(body, '', key, endpoint, 'a string', isString);
       return config;
     },
     async putConfiguration(config) {
@@ -397,25 +397,17 @@ function nextRequest(api: NextApi, state: DeviceState): { method: 'GET' | 'POST'
   return { method: 'GET', path: `${NEXT_V1_PATH}?${query}` };
 }
 
-function objectField(object: Record<string, unknown>, path: string, endpoint: string): Record<string, unknown> {
-  const value = object[path.slice(path.lastIndexOf('.') + 1)];
-  if (!isObject(value)) throw unexpected('http-status', `${endpoint}: "${path}"`, 'an object', describe(value));
-  return value;
-}
+const isText = (value: unknown): value is string => isString(value) && value !== '';
 
-function parseInstructions(body: unknown, endpoint: string): DeploymentInstructions {
-  const answer = objectAnswer(body, endpoint);
-  const artifact = objectField(answer, 'artifact', endpoint);
-  const source = objectField(artifact, 'artifact.source', endpoint);
-  const types = artifact['device_types_compatible'] ?? [];
-  if (!isStrings(types)) {
-    throw unexpected('http-status', `${endpoint}: "artifact.device_types_compatible"`, 'an array of strings', describe(types));
-  }
+function parseInstructions(answer: Record<string, unknown>, endpoint: string): DeploymentInstructions {
+  const artifact = answerField(answer, '', 'artifact', endpoint, 'an object', isObject);
+  const source = answerField(artifact, 'artifact.', 'source', endpoint, 'an object', isObject);
+  const types = answerField(artifact, 'artifact.', 'device_types_compatible', endpoint, 'an array of strings', (value) => value == null || isStrings(value)); // absent or null: none listed
   return {
-    id: stringField(answer, '', 'id', endpoint),
-    artifactName: stringField(artifact, 'artifact.', 'artifact_name', endpoint),
-    uri: stringField(source, 'artifact.source.', 'uri', endpoint),
-    deviceTypes: types.slice() as string[],
+    id: answerField(answer, '', 'id', endpoint, 'a non-empty string', isText),
+    artifactName: answerField(artifact, 'artifact.', 'artifact_name', endpoint, 'a non-empty string', isText),
+    uri: answerField(source, 'artifact.source.', 'uri', endpoint, 'a non-empty string', isText),
+    deviceTypes: types?.slice() ?? [],
   };
 }
 

@@ -3,7 +3,6 @@ import { concatBytes, fromUtf8 } from '../bytes.ts';
 import { OtaError, describe, unexpected } from '../errors.ts';
 import { isObject } from '../json.ts';
 
-export { describe };
 import type { HttpResponse } from '../../platform/http.ts';
 
 /** Largest JSON/JWT answer we accept from the device API; deployments answers are < 2 KiB. */
@@ -32,25 +31,26 @@ export async function readAnswer(response: HttpResponse, endpoint: string, limit
   }
 }
 
-/** Text of a body; a non-UTF-8 answer is a protocol error naming the endpoint. */
-export function answerText(bytes: Uint8Array, endpoint: string, status: number): string {
+/** Text of an HTTP 200 body; a non-UTF-8 answer is a protocol error naming the endpoint. */
+export function answerText(bytes: Uint8Array, endpoint: string): string {
   try {
     return fromUtf8(bytes);
   } catch (error) {
-    throw new OtaError('http-status', `${endpoint}: ${statusLine(status)} body is not UTF-8`, { cause: error });
+    throw new OtaError('http-status', `${endpoint}: HTTP 200 body is not UTF-8`, { cause: error });
   }
 }
 
-/** Parses a JSON body; malformed JSON is OtaError('http-status') naming the endpoint. */
-export function parseAnswer(bytes: Uint8Array, endpoint: string, status: number): unknown {
-  const text = answerText(bytes, endpoint, status);
+/** A JSON object HTTP 200 body; anything else is OtaError('http-status') naming the endpoint. */
+export function objectAnswer(bytes: Uint8Array, endpoint: string): Record<string, unknown> {
+  const text = answerText(bytes, endpoint);
+  let body: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    body = JSON.parse(text);
   } catch (error) {
-    throw new OtaError('http-status', `${endpoint}: ${statusLine(status)} body is not JSON: ${JSON.stringify(text.slice(0, 60))}`, {
-      cause: error,
-    });
+    throw new OtaError('http-status', `${endpoint}: HTTP 200 body is not JSON: ${JSON.stringify(text.slice(0, 60))}`, { cause: error });
   }
+  if (!isObject(body)) throw unexpected('http-status', `${endpoint}: HTTP 200 body`, 'an object', describe(body));
+  return body;
 }
 
 /** The server's own explanation (`{"error": "…"}`), for error messages; '' when there is none. */
@@ -64,17 +64,9 @@ export function serverError(bytes: Uint8Array): string {
   return '';
 }
 
-/** A string field of an answer object (non-empty unless `empty`), or OtaError('http-status') naming the field and what came. */
-export function stringField(object: Record<string, unknown>, path: string, key: string, endpoint: string, empty = false): string {
+/** `object[key]` when `test` passes, else OtaError('http-status') naming `path + key`, what was expected and what came. */
+export function answerField<T>(object: Record<string, unknown>, path: string, key: string, endpoint: string, expected: string, test: (value: unknown) => value is T): T {
   const value = object[key];
-  if (typeof value !== 'string' || (value === '' && !empty)) {
-    throw unexpected('http-status', `${endpoint}: "${path}${key}"`, empty ? 'a string' : 'a non-empty string', describe(value));
-  }
+  if (!test(value)) throw unexpected('http-status', `${endpoint}: "${path}${key}"`, expected, describe(value));
   return value;
-}
-
-/** A JSON object answer, or OtaError('http-status'). */
-export function objectAnswer(body: unknown, endpoint: string): Record<string, unknown> {
-  if (!isObject(body)) throw unexpected('http-status', `${endpoint}: HTTP 200 body`, 'an object', describe(body));
-  return body;
 }

@@ -308,6 +308,16 @@ describe('checkUpdate', () => {
     answer = (res) => json(res, 200, [1, 2]);
     error = await rejection(api.checkUpdate(STATE));
     expect(error.message).toBe(`POST ${NEXT_V2}: HTTP 200 body: expected an object, got an array`);
+
+    answer = (res) => json(res, 200, { id: 'x', artifact: { artifact_name: 'a', source: 'https://x/y' } });
+    error = await rejection(api.checkUpdate(STATE));
+    expect(error.message).toBe(`POST ${NEXT_V2}: "artifact.source": expected an object, got "https://x/y"`);
+
+    // device_types_compatible absent or null: none listed.
+    for (const types of [undefined, null]) {
+      answer = (res) => json(res, 200, { id: 'x', artifact: { artifact_name: 'a', source: { uri: 'https://x/y' }, device_types_compatible: types } });
+      expect(await api.checkUpdate(STATE)).toEqual({ id: 'x', artifactName: 'a', uri: 'https://x/y', deviceTypes: [] });
+    }
   });
 });
 
