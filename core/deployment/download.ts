@@ -116,7 +116,7 @@ function checkHead(head: ArtifactHead, context: DownloadContext): UpdateModule {
   const payloadUnmet = checkDepends(payload.depends, context.provides);
   if (payloadUnmet !== undefined) throw new OtaError('incompatible', `payload ${payload.index} depends: ${payloadUnmet}`);
   const module = context.modules.get(payload.type);
-  if (module === undefined) throw new OtaError('artifact-unsupported', `payload type "${payload.type}": no update module (have ${context.modules.types.join(', ')})`);
+  if (module === undefined) throw noUpdateModule(payload.type, context.modules);
   // The reader refuses unsigned artifacts when given a key; this is the belt to its braces.
   if (context.settings.artifactKey !== undefined && head.signature !== 'valid') throw unexpected('signature-missing', `${artifact} signature`, 'valid (a key is configured)', head.signature);
   return module;
@@ -248,6 +248,11 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
       await board.scheduler.sleep(waitMs);
     }
   }
+}
+
+/** OtaError('artifact-unsupported') for a payload type no registered module installs, naming those that are. */
+export function noUpdateModule(type: string | undefined, modules: UpdateModuleRegistry): OtaError {
+  return new OtaError('artifact-unsupported', `payload type ${JSON.stringify(type)}: no update module (have ${modules.types.join(', ') || 'none'})`);
 }
 
 /** OtaError('network') once the attempts are used up, with the last failure when there was one. */

@@ -12,7 +12,7 @@ import type { DeploymentInstructions, DeploymentStatus, DeviceApi } from '../ser
 import type { UpdateModule, UpdateModuleContext } from '../modules/update-module.ts';
 import type { UpdateModuleRegistry } from '../modules/update-module.ts';
 import type { DeploymentLog } from './deployment-log.ts';
-import { downloadArtifact, type DownloadResult, type DownloadSettings } from './download.ts';
+import { downloadArtifact, noUpdateModule, type DownloadResult, type DownloadSettings } from './download.ts';
 import type { InstalledArtifact, ProvidesStore } from './provides-store.ts';
 import { RECORD_VERSION, type DeploymentRecord, type FinalStatus } from './record.ts';
 import type { RecordStore } from './record-store.ts';
@@ -79,7 +79,7 @@ export function createDeploymentMachine(options: MachineOptions): DeploymentMach
 
   const module = (): UpdateModule => {
     const found = optionalModule();
-    if (found === undefined) throw new OtaError('artifact-unsupported', `payload type ${JSON.stringify(record.payloadType)}: no update module`);
+    if (found === undefined) throw noUpdateModule(record.payloadType, modules);
     return found;
   };
 

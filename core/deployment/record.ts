@@ -2,7 +2,7 @@
 // platform/state-codec-cbor.ts) and followed by a CRC-32, validated field by field on load so a
 // bad record becomes OtaError('storage-corrupt') and never a half-understood state.
 import { crc32 } from '../crc32.ts';
-import { concatBytes, fromUtf8, readU32LE, utf8, writeU32LE } from '../bytes.ts';
+import { concatBytes, equalBytes, fromUtf8, toHex, utf8, writeU32LE } from '../bytes.ts';
 import { OtaError, describe, unexpected } from '../errors.ts';
 import { isObject, isString, isStringMap, isStrings } from '../json.ts';
 import { isStateName, type StateName } from './states.ts';
@@ -62,25 +62,27 @@ export interface DeploymentRecord {
 
 const CRC_BYTES = 4;
 
-/** Codec bytes followed by their CRC-32 (little-endian): the framing of every stored record. */
-export function frame(codec: StateCodec, value: unknown): Uint8Array {
-  const body = codec.encode(value);
+/** The CRC-32 of `body` as it is stored after it (little-endian). */
+function crcBytes(body: Uint8Array): Uint8Array {
   const crc = new Uint8Array(CRC_BYTES);
   writeU32LE(crc, 0, crc32(body));
-  return concatBytes(body, crc);
+  return crc;
+}
+
+/** Codec bytes followed by their CRC-32: the framing of every stored record. */
+export function frame(codec: StateCodec, value: unknown): Uint8Array {
+  const body = codec.encode(value);
+  return concatBytes(body, crcBytes(body));
 }
 
 /** The value of a framed record; OtaError('storage-corrupt') naming `what` when the CRC or codec fails. */
 export function unframe(codec: StateCodec, bytes: Uint8Array, what: string): unknown {
-  if (bytes.length <= CRC_BYTES) {
-    throw new OtaError('storage-corrupt', `${what}: expected more than ${CRC_BYTES} bytes, got ${bytes.length}`);
-  }
+  if (bytes.length <= CRC_BYTES) throw unexpected('storage-corrupt', what, `more than ${CRC_BYTES} bytes`, bytes.length);
   const body = bytes.subarray(0, bytes.length - CRC_BYTES);
-  const stored = readU32LE(bytes, bytes.length - CRC_BYTES);
-  const actual = crc32(body);
-  if (stored !== actual) {
-    throw new OtaError('storage-corrupt', `${what}: expected crc32 ${stored.toString(16).padStart(8, '0')}, got ${actual.toString(16).padStart(8, '0')}`);
-  }
+  const stored = bytes.subarray(body.length);
+  const actual = crcBytes(body);
+  // Both as stored (little-endian bytes in hex).
+  if (!equalBytes(stored, actual)) throw unexpected('storage-corrupt', what, `crc32 ${toHex(stored)}`, toHex(actual));
   try {
     return codec.decode(body);
   } catch (error) {
