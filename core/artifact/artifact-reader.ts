@@ -81,6 +81,11 @@ function entryAt(label: string, entry: TarEntry): string {
   return `${label}: "${entry.name}" at byte ${entry.offset}`;
 }
 
+/** An artifact entry where another was expected. */
+function outOfOrder(entry: TarEntry, expected: string): OtaError {
+  return formatError(`${entryAt('artifact', entry)}: expected ${expected}`);
+}
+
 function checkRegular(where: string, entry: TarEntry): void {
   if (entry.type !== '0') throw unexpected('artifact-format', where, 'a regular file', `tar type '${entry.type}'`);
 }
@@ -210,7 +215,7 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
     outerEntry = entry;
     entryHash = undefined;
     const order = (expected: string): never => {
-      throw formatError(`${entryAt('artifact', entry)}: expected ${expected}`);
+      throw outOfOrder(entry, expected);
     };
     const isHeader = HEADER_NAME.exec(name);
     switch (stage) {
@@ -549,14 +554,14 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
 
   async function startData(entry: TarEntry): Promise<void> {
     const match = DATA_NAME.exec(entry.name);
-    if (!match) throw formatError(`${entryAt('artifact', entry)}: expected data/NNNN.tar[.gz] after the header`);
+    if (!match) throw outOfOrder(entry, 'data/NNNN.tar[.gz] after the header');
     const index = Number(match[1]);
     const suffix = match[2] ?? '';
     checkCompression(entry.name, suffix);
     await emitHead();
     const payloads = head!.payloads.length;
     if (index !== payloadIndex + 1 || index >= payloads) {
-      throw formatError(`${entryAt('artifact', entry)}: expected ${payloadDir(payloadIndex + 1).slice(0, -1)}.tar of ${payloads} payload(s)`);
+      throw outOfOrder(entry, `${payloadDir(payloadIndex + 1).slice(0, -1)}.tar of ${payloads} payload(s)`);
     }
     if (suffix === '.gz' && resumePending?.payloadIndex === index) {
       throw new OtaError('artifact-unsupported', `${entry.name}: gzip payloads cannot resume; download from the start`);

@@ -128,6 +128,8 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
   const board = context.board;
   let received = 0;
   let lastError = '';
+  /** The wait before attempt `tried + 1`: Mender's backoff, capped. */
+  const backoffMs = (tried: number): number => exponentialBackoffMs(tried, settings.retryMaxIntervalMs) ?? settings.retryMaxIntervalMs;
 
   for (;;) {
     let record = context.record();
@@ -202,7 +204,7 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
           lastError = error.message;
           const attempts = context.record().attempts;
           if (attempts >= settings.maxDownloadAttempts) throw gaveUp(attempts, error.message, error);
-          const waitMs = exponentialBackoffMs(attempts - 1, settings.retryMaxIntervalMs) ?? settings.retryMaxIntervalMs;
+          const waitMs = backoffMs(attempts - 1);
           context.log('warn', `download: ${error.message} at byte ${offset}; resuming with Range in ${waitMs / 1000} s`);
           await response.close();
           await board.scheduler.sleep(waitMs);
@@ -242,7 +244,7 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
       if (!isOtaError(error, 'network')) throw error;
       // A connection that failed before any byte arrived: a new attempt after the backoff.
       lastError = error.message;
-      const waitMs = exponentialBackoffMs(tried, settings.retryMaxIntervalMs) ?? settings.retryMaxIntervalMs;
+      const waitMs = backoffMs(tried);
       context.log('warn', `download: ${error.message}; next attempt in ${waitMs / 1000} s`);
       await download?.discard(error);
       await board.scheduler.sleep(waitMs);

@@ -385,14 +385,9 @@ function nextRequest(api: NextApi, state: DeviceState): { method: 'GET' | 'POST'
     if (typeof value !== 'string') throw badArgument(`provides "${key}"`, 'a string', describe(value));
     provides[key] = value;
   }
-  if (api === 'v2') {
-    const deviceProvides = { artifact_name: state.artifactName, device_type: state.deviceType, ...provides };
-    return { method: 'POST', path: NEXT_V2_PATH, body: utf8(JSON.stringify({ device_provides: deviceProvides })) };
-  }
-  if (api === 'v1-post') {
-    const request = { artifact_name: state.artifactName, device_type: state.deviceType, artifact_provides: provides };
-    return { method: 'POST', path: NEXT_V1_PATH, body: utf8(JSON.stringify(request)) };
-  }
+  const names = { artifact_name: state.artifactName, device_type: state.deviceType };
+  if (api === 'v2') return { method: 'POST', path: NEXT_V2_PATH, body: utf8(JSON.stringify({ device_provides: { ...names, ...provides } })) };
+  if (api === 'v1-post') return { method: 'POST', path: NEXT_V1_PATH, body: utf8(JSON.stringify({ ...names, artifact_provides: provides })) };
   const query = `artifact_name=${encodeURIComponent(state.artifactName)}&device_type=${encodeURIComponent(state.deviceType)}`;
   return { method: 'GET', path: `${NEXT_V1_PATH}?${query}` };
 }
