@@ -75,12 +75,6 @@ export interface ResolvedClientConfig extends ClientConfig {
   readonly clientVersion: string;
 }
 
-function positiveInteger(name: string, value: number | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1 || value > max) throw badArgument(`"${name}"`, `an integer in 1..${max}`, value, RangeError);
-  return value;
-}
-
 /** Checks a configuration once, filling in defaults; TypeError/RangeError naming the field. */
 export function resolveClientConfig(config: ClientConfig): ResolvedClientConfig {
   if (typeof config?.serverUrl !== 'string') throw badArgument('"serverUrl"', 'a URL string', typeof config?.serverUrl);
@@ -89,12 +83,18 @@ export function resolveClientConfig(config: ClientConfig): ResolvedClientConfig 
   for (const [name, value] of Object.entries(pollIntervals)) {
     if (!Number.isFinite(value) || value < 0) throw badArgument(`"pollIntervals.${name}"`, 'seconds >= 0', value, RangeError);
   }
+  const positiveInteger = (name: 'maxDownloadAttempts' | 'checkpointBytes' | 'progressStepPercent', fallback: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const value = config[name];
+    if (value === undefined) return fallback;
+    if (!Number.isInteger(value) || value < 1 || value > max) throw badArgument(`"${name}"`, `an integer in 1..${max}`, value, RangeError);
+    return value;
+  };
   return {
     ...config,
     pollIntervals,
-    maxDownloadAttempts: positiveInteger('maxDownloadAttempts', config.maxDownloadAttempts, 12),
-    checkpointBytes: positiveInteger('checkpointBytes', config.checkpointBytes, 32 * 1024, CHECKPOINT_MAX_BYTES),
-    progressStepPercent: positiveInteger('progressStepPercent', config.progressStepPercent, 10, 100),
+    maxDownloadAttempts: positiveInteger('maxDownloadAttempts', 12),
+    checkpointBytes: positiveInteger('checkpointBytes', 32 * 1024, CHECKPOINT_MAX_BYTES),
+    progressStepPercent: positiveInteger('progressStepPercent', 10, 100),
     progressMinIntervalMs: config.progressMinIntervalMs === undefined ? 2000 : Math.max(0, config.progressMinIntervalMs),
     clientVersion: config.clientVersion ?? 'ota-mcu 0.1.0',
   };

@@ -17,7 +17,7 @@ export function checkDepends(depends: DependsMap, provides: Readonly<Record<stri
   for (const [key, wanted] of Object.entries(depends)) {
     if (key === 'device_type') continue;
     const expected = typeof wanted === 'string' ? JSON.stringify(wanted) : `one of ${JSON.stringify(wanted)}`;
-    const actual = Object.prototype.hasOwnProperty.call(provides, key) ? provides[key] : undefined;
+    const actual = Object.hasOwn(provides, key) ? provides[key] : undefined;
     const ok = actual !== undefined && (typeof wanted === 'string' ? actual === wanted : wanted.includes(actual));
     if (!ok) return `"${key}": expected ${expected}, got ${actual === undefined ? 'none' : JSON.stringify(actual)}`;
   }

@@ -69,7 +69,7 @@ export const STATES: Readonly<Record<StateName, StateRow>> = {
 export const STATE_NAMES = Object.keys(STATES) as StateName[];
 
 export function isStateName(value: unknown): value is StateName {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(STATES, value);
+  return typeof value === 'string' && Object.hasOwn(STATES, value);
 }
 
 /** The next state. An outcome the row does not name is a programming fault, never ignored. */

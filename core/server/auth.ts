@@ -1,7 +1,7 @@
 // Device identity: the key pair created on first use and kept in KeyValue, and the signed
 // auth request body (research/mender-protocol.md §2.1).
 import { utf8 } from '../bytes.ts';
-import { OtaError, badArgument } from '../errors.ts';
+import { badArgument, unexpected } from '../errors.ts';
 import type { KeyValue } from '../../platform/key-value.ts';
 import type { Signer } from '../../platform/verifier.ts';
 import { createSigner, generateSecretKey } from '../../platform/signer-noble.ts';
@@ -27,10 +27,7 @@ export async function loadIdentityKey(
   if (stored !== undefined) {
     const storedType = tagType(stored[0]);
     if (stored.length !== 1 + SECRET_BYTES || storedType === undefined) {
-      throw new OtaError(
-        'storage-corrupt',
-        `key-value "${IDENTITY_KEY}": expected ${1 + SECRET_BYTES} bytes starting with type 1 or 2, got ${stored.length} bytes starting with ${stored[0]}`,
-      );
+      throw unexpected('storage-corrupt', `key-value "${IDENTITY_KEY}"`, `type 1 or 2 + ${SECRET_BYTES} bytes`, `type ${stored[0]} + ${stored.length - 1} bytes`);
     }
     return createSigner(storedType, stored.subarray(1));
   }

@@ -173,7 +173,7 @@ describe('authorization', () => {
     keyValue.records.set(IDENTITY_KEY, new Uint8Array([9, 1, 2]));
     const error = await rejection(api.authorize());
     expect(error.code).toBe('storage-corrupt');
-    expect(error.message).toContain('"id-key"');
+    expect(error.message).toBe('key-value "id-key": expected type 1 or 2 + 32 bytes, got type 9 + 2 bytes');
     expect(server.received).toHaveLength(0);
   });
 
