@@ -636,15 +636,20 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
     outer.pause();
   }
 
+  /** write() and end() one at a time, nothing after end(); after a failure, that failure again. */
+  function usable(method: string): void {
+    if (busy) throw new Error(`${method}() while a write() is pending`);
+    if (ended) throw new Error(`${method}() after end()`);
+    if (failed !== undefined) throw failed;
+  }
+
   return {
     get seekTo() {
       return seekTo;
     },
     async write(chunk) {
       if (!(chunk instanceof Uint8Array)) throw badArgument('"chunk"', 'a Uint8Array', typeof chunk);
-      if (ended) throw new Error('write() after end()');
-      if (busy) throw new Error('write() while a write() is pending');
-      if (failed !== undefined) throw failed;
+      usable('write');
       busy = true;
       try {
         if (seekTo !== undefined) {
@@ -662,9 +667,7 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
       }
     },
     async end() {
-      if (busy) throw new Error('end() while a write() is pending');
-      if (ended) throw new Error('end() twice');
-      if (failed !== undefined) throw failed;
+      usable('end');
       ended = true;
       try {
         if (seekTo !== undefined) throw unexpected('artifact-format', 'artifact', `bytes from the resume point ${seekTo}`, 'the end');

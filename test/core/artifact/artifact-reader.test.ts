@@ -290,6 +290,7 @@ describe('ArtifactReader: sink protocol and lifecycle', () => {
     expect(writes).toBe(1);
     expect(done).toBe(false);
     await expect(reader.write(bytes)).rejects.toThrow(/while a write\(\) is pending/);
+    await expect(reader.end()).rejects.toThrow('end() while a write() is pending');
     release();
     await pending;
     expect(done).toBe(true);
@@ -314,7 +315,7 @@ describe('ArtifactReader: sink protocol and lifecycle', () => {
     await reader.write(artifact());
     await reader.end();
     await expect(reader.write(new Uint8Array(1))).rejects.toThrow(/after end/);
-    await expect(reader.end()).rejects.toThrow(/twice/);
+    await expect(reader.end()).rejects.toThrow('end() after end()');
     await expect(reader.write('x' as never)).rejects.toThrow(TypeError);
     expect(() => newReader({ sink: {} as never })).toThrow(TypeError);
   });
