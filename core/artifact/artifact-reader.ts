@@ -53,7 +53,6 @@ const PAYLOAD_FILE_NAME = /^[A-Za-z0-9_\-.,]+$/; // mender-artifact's `^[\w\-.,]
 const HEADER_FILE = /^headers\/(\d{4})\/(type-info|meta-data)$/;
 
 type Stage = 'version' | 'manifest' | 'manifest-read' | 'signature-read' | 'augment-read' | 'header-read' | 'data';
-type OuterKind = 'small' | 'header' | 'data';
 
 /** What is being read from one compressed-or-not inner tar (header.tar, header-augment.tar, data/NNNN.tar). */
 interface InnerStream {
@@ -61,6 +60,8 @@ interface InnerStream {
   readonly tar: TarReader;
   readonly inflate: InflateStream | undefined;
   inflatedBytes: number;
+  /** Inflated bytes allowed (header.tar's cap; payloads have none). */
+  readonly limit: number;
 }
 
 function checkCompression(entry: string, suffix: string): void {
@@ -140,7 +141,6 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
   let readBack: Uint8Array | undefined; // 4 KiB (READ_BACK_BYTES), only when resuming
 
   let stage: Stage = 'version';
-  let outerKind: OuterKind = 'small';
   let outerEntry: TarEntry | undefined;
   let entryHash: Digest | undefined; // SHA-256 of the outer entry (version, header.tar, header-augment.tar)
   let busy = false;
@@ -251,49 +251,23 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
     }
   }
 
-  async function outerData(bytes: Uint8Array): Promise<void> {
-    switch (outerKind) {
-      case 'small':
-        entryHash?.update(bytes);
-        appendSmall(bytes, outerEntry!.name);
-        return;
-      case 'header':
-        entryHash!.update(bytes);
-        if (headerError) return; // keep hashing; the checksum decides which error to report
-        try {
-          await feedInner(bytes);
-        } catch (error) {
-          if (!isOtaError(error)) throw error;
-          headerError = error;
-        }
-        return;
-      case 'data':
-        await feedInner(bytes);
-        return;
-    }
-  }
-
-  async function outerEntryEnd(entry: TarEntry): Promise<void> {
-    switch (outerKind) {
-      case 'small':
-        return endSmall(entry.name);
-      case 'header':
-        return endHeader(entry.name);
-      case 'data':
-        await finishInner();
-        inner = undefined;
-        return;
-    }
-  }
-
-  const outer = createTarReader({ entry: outerEntryStart, data: outerData, entryEnd: outerEntryEnd }, 'artifact');
+  // Where the current outer entry's bytes and its end go: set by startSmall, startHeader, startData.
+  let outerData: (bytes: Uint8Array) => MaybePromise<void> = smallData;
+  let outerEnd: (name: string) => Promise<void> = endSmall;
+  const outer = createTarReader({ entry: outerEntryStart, data: (bytes) => outerData(bytes), entryEnd: (entry) => outerEnd(entry.name) }, 'artifact');
 
   // ---- version, manifest, manifest.sig, manifest-augment -----------------------------------------
 
   function startSmall(hashed: boolean): void {
-    outerKind = 'small';
+    outerData = smallData;
+    outerEnd = endSmall;
     smallLength = 0;
     if (hashed) entryHash = sha256();
+  }
+
+  function smallData(bytes: Uint8Array): void {
+    entryHash?.update(bytes);
+    appendSmall(bytes, outerEntry!.name);
   }
 
   function appendSmall(bytes: Uint8Array, where: string): void {
@@ -389,23 +363,33 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
     checkCompression(entry.name, suffix);
     checksummed(entry.name);
     if (!augment) headerSuffix = suffix;
-    outerKind = 'header';
+    outerData = headerData;
+    outerEnd = endHeader;
     entryHash = sha256();
     headerError = undefined;
     innerIsAugment = augment;
     innerNames = new Set();
-    inner = openInner(entry.name, suffix, headerHandler(entry.name));
+    inner = openInner(entry.name, suffix, headerHandler(entry.name), HEADER_TAR_MAX_BYTES);
+  }
+
+  async function headerData(bytes: Uint8Array): Promise<void> {
+    entryHash!.update(bytes);
+    await keepHeaderError(() => feedInner(bytes));
+  }
+
+  /** Runs `work` on header.tar unless it already failed; a failure waits for the checksum, which decides which error to report. */
+  async function keepHeaderError(work: () => Promise<void>): Promise<void> {
+    if (headerError) return;
+    try {
+      await work();
+    } catch (error) {
+      if (!isOtaError(error)) throw error;
+      headerError = error;
+    }
   }
 
   async function endHeader(name: string): Promise<void> {
-    if (!headerError) {
-      try {
-        await finishInner();
-      } catch (error) {
-        if (!isOtaError(error)) throw error;
-        headerError = error;
-      }
-    }
+    await keepHeaderError(finishInner);
     inner = undefined;
     checkDigest(name, checksums.get(name)!, entryHash!.digest());
     if (headerError) throw headerError;
@@ -466,20 +450,21 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
 
   // ---- inner streams (shared by header and data) ----------------------------------------------
 
-  function openInner(label: string, suffix: string, handler: TarHandler): InnerStream {
+  function openInner(label: string, suffix: string, handler: TarHandler, limit: number): InnerStream {
     return {
       label,
       tar: createTarReader(handler, label),
       inflate: suffix === '.gz' ? inflate.gunzip() : undefined,
       inflatedBytes: 0,
+      limit,
     };
   }
 
-  /** Hands inflated (or stored) bytes to the inner tar, counting header.tar's against its cap. */
+  /** Hands inflated (or stored) bytes to the inner tar, counted against its limit. */
   async function toInnerTar(into: InnerStream, bytes: Uint8Array): Promise<void> {
     into.inflatedBytes += bytes.length;
-    if (outerKind === 'header' && into.inflatedBytes > HEADER_TAR_MAX_BYTES) {
-      throw new OtaError('artifact-unsupported', `${into.label}: over ${HEADER_TAR_MAX_BYTES} bytes inflated`);
+    if (into.inflatedBytes > into.limit) {
+      throw new OtaError('artifact-unsupported', `${into.label}: over ${into.limit} bytes inflated`);
     }
     await into.tar.write(bytes);
   }
@@ -567,10 +552,16 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
       throw new OtaError('artifact-unsupported', `${entry.name}: gzip payloads cannot resume; download from the start`);
     }
     stage = 'data';
-    outerKind = 'data';
+    outerData = feedInner;
+    outerEnd = endData;
     payloadIndex = index;
     innerNames = new Set();
-    inner = openInner(entry.name, suffix, dataHandler(entry, suffix === ''));
+    inner = openInner(entry.name, suffix, dataHandler(entry, suffix === ''), Infinity);
+  }
+
+  async function endData(): Promise<void> {
+    await finishInner();
+    inner = undefined;
   }
 
   function dataHandler(dataEntry: TarEntry, uncompressed: boolean): TarHandler {
