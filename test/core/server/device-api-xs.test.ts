@@ -58,7 +58,7 @@ describe('DeviceApi on XS', () => {
       expect(result.instructions).toEqual({ id: 'dep-xs', artifactName: 'fw-2', uri: 'https://s3.example/a?sig=1', deviceTypes: ['esp32'] });
       expect(result.sleeps).toEqual([4000]);
       expect(result.restText).toBe('rest');
-      expect(result.refused).toBe('http-status: GET https://s3.example/a (Range: bytes=99-): Content-Range: expected to start at byte 99, got "bytes 100-103/104"');
+      expect(result.refused).toBe('http-status: GET https://s3.example/a (Range: bytes=99-): Content-Range: expected "bytes 99-END/TOTAL", got "bytes 100-103/104"');
       expect(result.seen.map((s) => `${s.method} ${s.url.replace('https://ota.example', '')}`)).toEqual([
         'POST /api/devices/v1/authentication/auth_requests',
         'POST /api/devices/v2/deployments/device/deployments/next',
