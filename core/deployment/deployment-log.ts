@@ -3,6 +3,7 @@
 import type { KeyValue } from '../../platform/key-value.ts';
 import type { LogLevel } from '../../platform/system.ts';
 import { fromUtf8, utf8 } from '../bytes.ts';
+import { isObject, isString } from '../json.ts';
 
 export const LOG_KEY = 'ota-deploy-log';
 
@@ -40,10 +41,7 @@ export function createDeploymentLog(keyValue: KeyValue, clock: () => number): De
       try {
         const parsed = JSON.parse(fromUtf8(bytes)) as unknown;
         if (Array.isArray(parsed)) {
-          messages = parsed.filter(
-            (m): m is LogMessage =>
-              typeof m === 'object' && m !== null && typeof m.timestamp === 'string' && typeof m.level === 'string' && typeof m.message === 'string',
-          );
+          messages = parsed.filter((m): m is LogMessage => isObject(m) && isString(m.timestamp) && isString(m.level) && isString(m.message));
         }
       } catch {
         // A log is diagnostics only: an unreadable one is dropped, never a reason to fail.

@@ -40,9 +40,7 @@ export async function loadIdentityKey(
 }
 
 function tagType(tag: number | undefined): IdentityKeyType | undefined {
-  if (tag === TYPE_TAGS.ed25519) return 'ed25519';
-  if (tag === TYPE_TAGS['ecdsa-p256']) return 'ecdsa-p256';
-  return undefined;
+  return (Object.keys(TYPE_TAGS) as IdentityKeyType[]).find((type) => TYPE_TAGS[type] === tag);
 }
 
 /**

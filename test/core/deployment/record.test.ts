@@ -152,4 +152,14 @@ describe('DeploymentLog', () => {
     await log.load();
     expect(log.messages).toEqual([]);
   });
+
+  it('keeps only well-formed messages from a stored log', async () => {
+    const kv = memoryKeyValue();
+    const good = { timestamp: '2026-01-02T03:04:05Z', level: 'info', message: 'kept' };
+    const stored = [good, null, ['x'], { ...good, level: 3 }, { timestamp: 't', level: 'warn' }, 'text'];
+    kv.map.set(LOG_KEY, new TextEncoder().encode(JSON.stringify(stored)));
+    const log = createDeploymentLog(kv, () => 0);
+    await log.load();
+    expect(log.messages).toEqual([good]);
+  });
 });
