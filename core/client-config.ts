@@ -8,6 +8,7 @@ import type { StateName } from './deployment/states.ts';
 import type { UpdateModule } from './modules/update-module.ts';
 import type { DeploymentStatus } from './server/device-api.ts';
 import { badArgument, nonEmptyString } from './errors.ts';
+import { isString } from './json.ts';
 import { DEFAULT_POLL_INTERVALS, type PollIntervals } from './server/backoff.ts';
 
 /** What the client tells the application as it works (progress bars, logs, demos). */
@@ -77,7 +78,7 @@ export interface ResolvedClientConfig extends ClientConfig {
 
 /** Checks a configuration once, filling in defaults; TypeError/RangeError naming the field. */
 export function resolveClientConfig(config: ClientConfig): ResolvedClientConfig {
-  if (typeof config?.serverUrl !== 'string') throw badArgument('"serverUrl"', 'a URL string', typeof config?.serverUrl);
+  if (!isString(config?.serverUrl)) throw badArgument('"serverUrl"', 'a URL string', typeof config?.serverUrl);
   nonEmptyString('deviceType', config.deviceType);
   const pollIntervals = { ...DEFAULT_POLL_INTERVALS, ...config.pollIntervals };
   for (const [name, value] of Object.entries(pollIntervals)) {

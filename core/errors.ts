@@ -1,4 +1,5 @@
 // The one error class for domain and platform failures. Argument mistakes use TypeError/RangeError.
+import { isString } from './json.ts';
 
 /** Closed set of failure kinds; strings so that logs and deployment logs read well. */
 export type OtaErrorCode =
@@ -52,7 +53,7 @@ export function badArgument(name: string, expected: string, actual: unknown, typ
 
 /** `value` when it is a non-empty string, else badArgument naming it and what it is. */
 export function nonEmptyString(name: string, value: unknown): string {
-  if (typeof value !== 'string' || value === '') throw badArgument(`"${name}"`, 'a non-empty string', describe(value));
+  if (!isString(value) || value === '') throw badArgument(`"${name}"`, 'a non-empty string', describe(value));
   return value;
 }
 
@@ -61,6 +62,6 @@ export function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return JSON.stringify(value.slice(0, 40));
+  if (isString(value)) return JSON.stringify(value.slice(0, 40));
   return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
 }

@@ -1,5 +1,5 @@
-// Shapes of parsed JSON, tested the same way wherever JSON comes in: header.tar, the deployment
-// record, the provides store and server answers.
+// Shapes of values, tested the same way wherever they come in: parsed JSON (header.tar, the
+// deployment record, the provides store, server answers) and callers' arguments.
 
 /** A JSON object: not null, not an array. */
 export function isObject(value: unknown): value is Record<string, unknown> {

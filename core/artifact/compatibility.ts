@@ -1,6 +1,7 @@
 // Install gates and provides bookkeeping, as Mender's Go client 3.4 does them
 // (research/mender-protocol.md §1.9 end, §1.10): pure functions over the artifact head.
 import type { ArtifactHead, DependsMap, ProvidesMap } from './types.ts';
+import { isString } from '../json.ts';
 
 /** True when `deviceType` is one of the artifact's artifact_depends.device_type. */
 export function isDeviceTypeCompatible(head: Pick<ArtifactHead, 'deviceTypes'>, deviceType: string): boolean {
@@ -16,9 +17,9 @@ export function isDeviceTypeCompatible(head: Pick<ArtifactHead, 'deviceTypes'>, 
 export function checkDepends(depends: DependsMap, provides: Readonly<Record<string, string>>): string | undefined {
   for (const [key, wanted] of Object.entries(depends)) {
     if (key === 'device_type') continue;
-    const expected = typeof wanted === 'string' ? JSON.stringify(wanted) : `one of ${JSON.stringify(wanted)}`;
+    const expected = isString(wanted) ? JSON.stringify(wanted) : `one of ${JSON.stringify(wanted)}`;
     const actual = Object.hasOwn(provides, key) ? provides[key] : undefined;
-    const ok = actual !== undefined && (typeof wanted === 'string' ? actual === wanted : wanted.includes(actual));
+    const ok = actual !== undefined && (isString(wanted) ? actual === wanted : wanted.includes(actual));
     if (!ok) return `"${key}": expected ${expected}, got ${actual === undefined ? 'none' : JSON.stringify(actual)}`;
   }
   return undefined;

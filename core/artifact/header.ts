@@ -2,7 +2,7 @@
 // (research/mender-protocol.md §1.6; mender-artifact's artifact/metadata.go).
 import { fromUtf8 } from '../bytes.ts';
 import { describe, formatError } from '../errors.ts';
-import { isObject, isStrings } from '../json.ts';
+import { isObject, isString, isStrings } from '../json.ts';
 import type { DependsMap, ProvidesMap } from './types.ts';
 
 export interface HeaderInfo {
@@ -42,8 +42,8 @@ function stringMap(value: unknown, where: string, lists = false): DependsMap {
   if (!isObject(value)) fail(where, 'an object', value);
   const out: DependsMap = {};
   for (const [key, item] of Object.entries(value)) {
-    if (typeof item !== 'string' && !(lists && isStrings(item))) fail(`${where}.${key}`, lists ? 'a string or strings' : 'a string', item);
-    out[key] = typeof item === 'string' ? item : [...item];
+    if (!isString(item) && !(lists && isStrings(item))) fail(`${where}.${key}`, lists ? 'a string or strings' : 'a string', item);
+    out[key] = isString(item) ? item : [...item];
   }
   return out;
 }
@@ -59,13 +59,13 @@ export function parseHeaderInfo(bytes: Uint8Array, where: string, augment = fals
   const payloadTypes = payloads.map((payload: unknown, i: number) => {
     if (!isObject(payload) && !Array.isArray(payload)) fail(`${where}.payloads[${i}]`, 'an object', payload);
     const type = (payload as Record<string, unknown>).type;
-    if (type !== null && typeof type !== 'string') fail(`${where}.payloads[${i}].type`, 'a string or null', type);
+    if (type !== null && !isString(type)) fail(`${where}.payloads[${i}].type`, 'a string or null', type);
     return type as string | null;
   });
   if (augment) return { payloadTypes, provides: {}, depends: {} };
 
   const provides = stringMap(json.artifact_provides ?? null, `${where}.artifact_provides`) as ProvidesMap;
-  if (typeof provides.artifact_name !== 'string' || provides.artifact_name === '') fail(`${where}.artifact_provides.artifact_name`, 'a non-empty string');
+  if (!isString(provides.artifact_name) || provides.artifact_name === '') fail(`${where}.artifact_provides.artifact_name`, 'a non-empty string');
   const depends = stringMap(json.artifact_depends ?? null, `${where}.artifact_depends`, true);
   for (const key of ['device_type', 'artifact_name', 'artifact_group']) {
     if (depends[key] !== undefined && !Array.isArray(depends[key])) fail(`${where}.artifact_depends.${key}`, 'an array of strings');
@@ -79,7 +79,7 @@ export function parseHeaderInfo(bytes: Uint8Array, where: string, augment = fals
 export function parseTypeInfo(bytes: Uint8Array, where: string): TypeInfo {
   const json = parseObject(bytes, where);
   const type = json.type ?? null;
-  if (type !== null && typeof type !== 'string') fail(`${where}.type`, 'a string or null', type);
+  if (type !== null && !isString(type)) fail(`${where}.type`, 'a string or null', type);
   const clears = json.clears_artifact_provides;
   if (clears != null && !isStrings(clears)) fail(`${where}.clears_artifact_provides`, 'an array of strings', clears);
   return {

@@ -4,7 +4,7 @@
 import type { KeyValue } from '../../platform/key-value.ts';
 import { applyClearsProvides } from '../artifact/compatibility.ts';
 import { OtaError } from '../errors.ts';
-import { isStringMap } from '../json.ts';
+import { isString, isStringMap } from '../json.ts';
 import { frame, unframe, type StateCodec } from './record.ts';
 
 export const PROVIDES_KEY = 'ota-provides';
@@ -33,7 +33,7 @@ export function createProvidesStore(keyValue: KeyValue, codec: StateCodec): Prov
       if (bytes === undefined) return initial;
       const value = unframe(codec, bytes, `key-value "${PROVIDES_KEY}"`) as Record<string, unknown>;
       const provides = value?.provides as Record<string, unknown> | undefined;
-      if (typeof value?.artifactName !== 'string' || !isStringMap(provides)) {
+      if (!isString(value?.artifactName) || !isStringMap(provides)) {
         throw new OtaError('storage-corrupt', `key-value "${PROVIDES_KEY}": expected {artifactName, provides}, got ${JSON.stringify(value).slice(0, 60)}`);
       }
       return { artifactName: value.artifactName, provides: provides as Record<string, string> };

@@ -10,6 +10,7 @@
 //   outcome      what a state's handler returned; the table, not the handler, picks the next state
 import type { DeploymentStatus } from '../server/device-api.ts';
 import { badArgument, describe } from '../errors.ts';
+import { isString } from '../json.ts';
 
 export type StateName =
   | 'idle' // no deployment; wait for the next poll
@@ -69,7 +70,7 @@ export const STATES: Readonly<Record<StateName, StateRow>> = {
 export const STATE_NAMES = Object.keys(STATES) as StateName[];
 
 export function isStateName(value: unknown): value is StateName {
-  return typeof value === 'string' && Object.hasOwn(STATES, value);
+  return isString(value) && Object.hasOwn(STATES, value);
 }
 
 /** The next state. An outcome the row does not name is a programming fault, never ignored. */

@@ -2,6 +2,7 @@
 // auth request body (research/mender-protocol.md §2.1).
 import { utf8 } from '../bytes.ts';
 import { badArgument, unexpected } from '../errors.ts';
+import { isString } from '../json.ts';
 import type { KeyValue } from '../../platform/key-value.ts';
 import type { Signer } from '../../platform/verifier.ts';
 import { createSigner, generateSecretKey } from '../../platform/signer-noble.ts';
@@ -51,7 +52,7 @@ export function identityData(identity: Readonly<Record<string, string>>): string
   const sorted: Record<string, string> = {};
   for (const name of Object.keys(typeof identity === 'object' && identity !== null ? identity : {}).sort()) {
     const value = identity[name];
-    if (typeof value !== 'string') throw badArgument(`"identity.${name}"`, 'a string', typeof value);
+    if (!isString(value)) throw badArgument(`"identity.${name}"`, 'a string', typeof value);
     sorted[name] = value;
   }
   if (Object.keys(sorted).length === 0) throw badArgument('"identity"', 'at least one attribute', 'none');

@@ -331,7 +331,7 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
       for (const name of Object.keys(attributes)) {
         const value = attributes[name]!;
         const ok =
-          typeof value === 'string' ||
+          isString(value) ||
           (typeof value === 'number' && Number.isFinite(value)) ||
           isStrings(value);
         if (!ok || name === '') throw badArgument(`inventory "${name}"`, 'a string, finite number or string[]', describe(value));
@@ -352,7 +352,7 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
     },
     async putConfiguration(config) {
       for (const key of Object.keys(config)) {
-        if (typeof config[key] !== 'string') throw badArgument(`configuration "${key}"`, 'a string', describe(config[key]));
+        if (!isString(config[key])) throw badArgument(`configuration "${key}"`, 'a string', describe(config[key]));
       }
       expectOk(`PUT ${CONFIGURATION_PATH}`, await call('PUT', CONFIGURATION_PATH, utf8(JSON.stringify(config)), ONCE));
     },
@@ -382,7 +382,7 @@ function nextRequest(api: NextApi, state: DeviceState): { method: 'GET' | 'POST'
   for (const key of Object.keys(state.provides).sort()) {
     if (key === 'artifact_name' || key === 'device_type') continue; // given by artifactName / deviceType
     const value = state.provides[key];
-    if (typeof value !== 'string') throw badArgument(`provides "${key}"`, 'a string', describe(value));
+    if (!isString(value)) throw badArgument(`provides "${key}"`, 'a string', describe(value));
     provides[key] = value;
   }
   const names = { artifact_name: state.artifactName, device_type: state.deviceType };
@@ -425,7 +425,7 @@ function checkDownload(response: HttpResponse, start: number, total: number | un
 /** The deployment log body, dropping the oldest messages (with a marker) past LOG_MAX_BYTES. */
 function logBody(messages: DeploymentLogMessage[]): Uint8Array {
   const encoded = messages.map((m) => {
-    if (typeof m.timestamp !== 'string' || m.timestamp === '' || typeof m.level !== 'string' || m.level === '' || typeof m.message !== 'string' || m.message === '') {
+    if (![m.timestamp, m.level, m.message].every((field) => isString(field) && field !== '')) {
       throw badArgument('log message', 'non-empty timestamp, level and message', describe(JSON.stringify(m)));
     }
     return JSON.stringify({ timestamp: m.timestamp, level: m.level, message: m.message });

@@ -1,7 +1,7 @@
 // Reading small server answers: a bounded body read, status text for messages, and defensive JSON.
 import { concatBytes, fromUtf8 } from '../bytes.ts';
 import { OtaError, describe, unexpected } from '../errors.ts';
-import { isObject } from '../json.ts';
+import { isObject, isString } from '../json.ts';
 
 import type { HttpResponse } from '../../platform/http.ts';
 
@@ -57,7 +57,7 @@ export function objectAnswer(bytes: Uint8Array, endpoint: string): Record<string
 export function serverError(bytes: Uint8Array): string {
   try {
     const body = JSON.parse(fromUtf8(bytes)) as unknown;
-    if (isObject(body) && typeof body['error'] === 'string') return body['error'].slice(0, 200);
+    if (isObject(body) && isString(body['error'])) return body['error'].slice(0, 200);
   } catch {
     // not JSON: nothing to add
   }
