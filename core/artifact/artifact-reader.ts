@@ -7,7 +7,7 @@ import type { MaybePromise } from '../../platform/maybe-async.ts';
 import type { PublicKey, SignatureScheme, Verifier } from '../../platform/verifier.ts';
 import { equalBytes, fromBase64, fromUtf8, toHex } from '../bytes.ts';
 import { OtaError, badArgument, describe, formatError, isOtaError, unexpected } from '../errors.ts';
-import { isString } from '../json.ts';
+import { isCount, isString } from '../json.ts';
 import { parseHeaderInfo, parseMetaData, parseObject, parseTypeInfo, type HeaderInfo, type TypeInfo } from './header.ts';
 import { parseManifest, type ManifestLine } from './manifest.ts';
 import { createTarReader, type TarEntry, type TarHandler, type TarReader } from './tar-reader.ts';
@@ -128,9 +128,9 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
   let resumePending: ResumePoint | undefined;
   const resume = options.resume;
   if (resume !== undefined) {
-    if (!Number.isInteger(resume.payloadIndex) || resume.payloadIndex < 0) throw badArgument('"resume.payloadIndex"', 'an index ≥ 0', resume.payloadIndex, RangeError);
+    if (!isCount(resume.payloadIndex)) throw badArgument('"resume.payloadIndex"', 'an index ≥ 0', resume.payloadIndex, RangeError);
     if (!isString(resume.fileName)) throw badArgument('"resume.fileName"', 'a string', typeof resume.fileName);
-    if (!Number.isSafeInteger(resume.fileOffset) || resume.fileOffset < 0) throw badArgument('"resume.fileOffset"', 'a byte offset ≥ 0', resume.fileOffset, RangeError);
+    if (!isCount(resume.fileOffset)) throw badArgument('"resume.fileOffset"', 'a byte offset ≥ 0', resume.fileOffset, RangeError);
     if (typeof sink.readBack !== 'function') throw new TypeError('"resume" expected a sink with readBack()');
     if (resume.fileOffset > 0) resumePending = { ...resume };
   }

@@ -4,7 +4,7 @@
 import { crc32 } from '../crc32.ts';
 import { concatBytes, equalBytes, fromUtf8, toHex, utf8, writeU32LE } from '../bytes.ts';
 import { OtaError, describe, unexpected } from '../errors.ts';
-import { isObject, isString, isStringMap, isStrings } from '../json.ts';
+import { isCount, isObject, isString, isStringMap, isStrings } from '../json.ts';
 import { isStateName, type StateName } from './states.ts';
 
 /** Turns plain data (objects, arrays, strings, numbers, booleans) into bytes and back. */
@@ -101,7 +101,6 @@ export function decodeRecord(codec: StateCodec, bytes: Uint8Array): DeploymentRe
 
 type FieldCheck = readonly [expected: string, test: (value: unknown) => boolean];
 
-const isCount = (value: unknown): boolean => Number.isInteger(value) && (value as number) >= 0;
 const COUNT: FieldCheck = ['a count', isCount];
 const TEXT: FieldCheck = ['a string', isString];
 const NAME: FieldCheck = ['a non-empty string', (value) => isString(value) && value !== ''];

@@ -1,6 +1,7 @@
 // Mender's timing rules: the poll-interval settings (names and defaults as in mender.conf) and the
 // retry backoff the Go client 3.4 computes (client.GetExponentialBackoffTime). Pure functions.
 import { badArgument } from '../errors.ts';
+import { isCount } from '../json.ts';
 
 /** The mender.conf settings that drive polling and retries, under Mender's own names. */
 export interface PollIntervals {
@@ -34,7 +35,7 @@ const PER_INTERVAL_ATTEMPTS = 3;
  * the cap, otherwise once `tried` reaches `maxAttempts`. A cap below one minute waits one minute.
  */
 export function exponentialBackoffMs(tried: number, maxIntervalMs: number, maxAttempts = 0): number | undefined {
-  if (!Number.isInteger(tried) || tried < 0) throw badArgument('"tried"', 'an integer >= 0', tried, RangeError);
+  if (!isCount(tried)) throw badArgument('"tried"', 'an integer >= 0', tried, RangeError);
   if (!(maxIntervalMs >= 0)) throw badArgument('"maxIntervalMs"', '>= 0', maxIntervalMs, RangeError);
   if (maxAttempts > 0 && tried >= maxAttempts) return undefined;
   let interval = BACKOFF_UNIT_MS;

@@ -5,7 +5,7 @@
 // Mender's backoff.
 import { toBase64, utf8 } from '../bytes.ts';
 import { OtaError, badArgument, describe, isOtaError, nonEmptyString, unexpected, type OtaErrorCode } from '../errors.ts';
-import { isObject, isString, isStrings } from '../json.ts';
+import { isCount, isObject, isString, isStrings } from '../json.ts';
 import type { Http, HttpResponse } from '../../platform/http.ts';
 import type { KeyValue } from '../../platform/key-value.ts';
 import type { Scheduler } from '../../platform/scheduler.ts';
@@ -310,7 +310,7 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
     },
     async download(uri, range = {}) {
       const start = range.start ?? 0;
-      if (!Number.isSafeInteger(start) || start < 0) throw badArgument('"start"', 'an integer >= 0', start, RangeError);
+      if (!isCount(start)) throw badArgument('"start"', 'an integer >= 0', start, RangeError);
       const scheme = /^(https?):\/\/[^/?#\s]+/.exec(uri)?.[1];
       if (scheme === undefined) throw unexpected('http-status', 'download URI', 'an http(s):// URL', JSON.stringify(redact(uri)));
       if (scheme === 'http' && allowHttp !== true) throw plainHttp(`GET ${redact(uri)}`);

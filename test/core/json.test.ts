@@ -1,11 +1,16 @@
 // The JSON shape tests every reader of JSON shares.
 import { describe, expect, it } from 'vitest';
-import { isObject, isString, isStringMap, isStrings } from '../../core/json.ts';
+import { isCount, isObject, isString, isStringMap, isStrings } from '../../core/json.ts';
 
 describe('JSON shapes', () => {
   it('isObject: objects only, not null or arrays', () => {
     expect([{}, { a: 1 }].map(isObject)).toEqual([true, true]);
     expect([null, [], 'x', 1, undefined].map(isObject)).toEqual([false, false, false, false, false]);
+  });
+
+  it('isCount: integers >= 0 a double holds exactly', () => {
+    expect([0, 7, Number.MAX_SAFE_INTEGER].map(isCount)).toEqual([true, true, true]);
+    expect([-1, 1.5, Number.MAX_SAFE_INTEGER + 1, NaN, '3', undefined].map(isCount)).toEqual([false, false, false, false, false, false]);
   });
 
   it('isString, isStrings and isStringMap', () => {
