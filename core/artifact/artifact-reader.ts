@@ -75,7 +75,12 @@ function checkCompression(entry: string, suffix: string): void {
 
 /** "data/0003/" for payload 3: the manifest's names for a payload's files. */
 function payloadDir(index: number): string {
-  return `data/${String(index).padStart(4, '0')}/`;
+  return `data/${fourDigits(index)}/`;
+}
+
+/** 3 → "0003", as payload numbers appear in entry names. */
+function fourDigits(index: number): string {
+  return String(index).padStart(4, '0');
 }
 
 /** `label: "name" at byte N`, where a tar entry is named in messages. */
@@ -131,7 +136,7 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
     if (!isCount(resume.payloadIndex)) throw badArgument('"resume.payloadIndex"', 'an index ≥ 0', resume.payloadIndex, RangeError);
     if (!isString(resume.fileName)) throw badArgument('"resume.fileName"', 'a string', typeof resume.fileName);
     if (!isCount(resume.fileOffset)) throw badArgument('"resume.fileOffset"', 'a byte offset ≥ 0', resume.fileOffset, RangeError);
-    if (typeof sink.readBack !== 'function') throw new TypeError('"resume" expected a sink with readBack()');
+    if (typeof sink.readBack !== 'function') throw badArgument('"resume"', 'a sink with readBack()', 'a sink without');
     if (resume.fileOffset > 0) resumePending = { ...resume };
   }
   const { inflate, verifier, onHead } = options;
@@ -498,7 +503,7 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
       throw unexpected('artifact-format', `header-augment.tar${headerSuffix}/header-info`, `${info.payloadTypes.length} payloads`, augmentPayloadTypes.length);
     }
     const payloads: PayloadInfo[] = types.map((headerType, index) => {
-      const bucket = `headers/${String(index).padStart(4, '0')}/type-info`;
+      const bucket = `headers/${fourDigits(index)}/type-info`;
       const typeInfo = typeInfos.get(index);
       if (!typeInfo) throw formatError(`${label}: ${bucket} is missing`);
       const augment = augmentTypeInfos.get(index);

@@ -101,7 +101,7 @@ export function createTarReader(handler: TarHandler, label: string): TarReader {
     if (size === undefined) throw header('unreadable size field');
     if (nextSize !== undefined) size = nextSize;
 
-    if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
+    if ('xgLK'.includes(type)) { // pax (x, g) or GNU long name (L, K): metadata for the next entry
       if (size > TAR_META_MAX_BYTES) {
         throw header(`${type === 'L' || type === 'K' ? 'GNU long name' : 'pax header'} of ${size} bytes, over ${TAR_META_MAX_BYTES}`);
       }

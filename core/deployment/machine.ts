@@ -7,7 +7,7 @@ import type { LogLevel } from '../../platform/system.ts';
 import type { PublicKey } from '../../platform/verifier.ts';
 import type { MaybePromise } from '../../platform/maybe-async.ts';
 import type { ClientEvent } from '../client-config.ts';
-import { OtaError, isOtaError, unexpected } from '../errors.ts';
+import { OtaError, badArgument, describe, isOtaError, unexpected } from '../errors.ts';
 import type { DeploymentInstructions, DeploymentStatus, DeviceApi } from '../server/device-api.ts';
 import type { UpdateModule, UpdateModuleContext } from '../modules/update-module.ts';
 import type { UpdateModuleRegistry } from '../modules/update-module.ts';
@@ -198,7 +198,7 @@ export function createDeploymentMachine(options: MachineOptions): DeploymentMach
         await handleReport();
         return 'ok';
       default:
-        throw new TypeError(`state "${state}" is not a deployment state`);
+        throw badArgument('"state"', 'a deployment state', describe(state));
     }
   }
 

@@ -83,6 +83,8 @@ const NEXT_V2_PATH = NEXT_V1_PATH.replace('/v1/', '/v2/');
 const INVENTORY_PATH = `${API}inventory/device/attributes`;
 const CONFIGURATION_PATH = `${API}deviceconfig/configuration`;
 
+const JSON_TYPE = 'application/json';
+
 /** The server's substate limit. */
 export const SUBSTATE_MAX_CHARS = 200;
 /** Deployment log body limit: the server takes 1 MiB; the C++ client keeps 256 bytes of margin. */
@@ -172,7 +174,7 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
     const key = await identityKey();
     const body = authRequestBody(options.identity, key.publicKeyPem, tenantToken);
     const headers: Record<string, string> = {
-      'Content-Type': 'application/json',
+      'Content-Type': JSON_TYPE,
       'X-MEN-Signature': toBase64(await key.sign(body)),
     };
     if (tenantToken) headers['Authorization'] = `Bearer ${tenantToken}`;
@@ -211,7 +213,7 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
         if (jwt === undefined) await authorize();
         token = jwt!;
         const headers: Record<string, string> = { Authorization: `Bearer ${token}` };
-        if (body !== undefined) headers['Content-Type'] = 'application/json';
+        if (body !== undefined) headers['Content-Type'] = JSON_TYPE;
         const response = await send(method, baseUrl + path, headers, body, endpoint, throttled);
         answer = { status: response.status, body: await readAnswer(response, endpoint), attempts: sends };
       } catch (error) {

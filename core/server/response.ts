@@ -43,13 +43,14 @@ export function answerText(bytes: Uint8Array, endpoint: string): string {
 /** A JSON object HTTP 200 body; anything else is OtaError('http-status') naming the endpoint. */
 export function objectAnswer(bytes: Uint8Array, endpoint: string): Record<string, unknown> {
   const text = answerText(bytes, endpoint);
+  const where = `${endpoint}: HTTP 200 body`;
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch (error) {
-    throw new OtaError('http-status', `${endpoint}: HTTP 200 body is not JSON: ${JSON.stringify(text.slice(0, 60))}`, { cause: error });
+    throw new OtaError('http-status', `${where} is not JSON: ${JSON.stringify(text.slice(0, 60))}`, { cause: error });
   }
-  if (!isObject(body)) throw unexpected('http-status', `${endpoint}: HTTP 200 body`, 'an object', describe(body));
+  if (!isObject(body)) throw unexpected('http-status', where, 'an object', describe(body));
   return body;
 }
 
