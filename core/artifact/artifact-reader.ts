@@ -11,7 +11,7 @@ import { isCount, isString } from '../json.ts';
 import { parseHeaderInfo, parseMetaData, parseObject, parseTypeInfo, type HeaderInfo, type TypeInfo } from './header.ts';
 import { parseManifest, type ManifestLine } from './manifest.ts';
 import { createTarReader, type TarEntry, type TarHandler, type TarReader } from './tar-reader.ts';
-import type { ArtifactHead, ArtifactSummary, Compression, PayloadFile, PayloadInfo, PayloadSink } from './types.ts';
+import type { ArtifactHead, ArtifactSummary, PayloadFile, PayloadInfo, PayloadSink } from './types.ts';
 
 /** version, manifest(-augment), manifest.sig and each JSON file of header.tar: one buffer, reused. */
 export const SMALL_ENTRY_MAX_BYTES = 64 * 1024;
@@ -109,10 +109,6 @@ const REQUIRED_OPTIONS = [
   ['verifier', 'a Verifier', 'verify'],
   ['sink', 'a PayloadSink (open, write, close, discard)', 'open', 'write', 'close', 'discard'],
 ] as const;
-
-function compressionOf(suffix: string | undefined): Compression {
-  return suffix === '.gz' ? 'gzip' : 'none';
-}
 
 /** A streaming, verifying reader of one artifact (createArtifactReader). */
 export interface ArtifactReader {
@@ -233,7 +229,9 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
         return startSmall(false);
       case 'manifest-read':
         if (name === 'manifest.sig') return startSmall(false);
-        checkSignatureMissing();
+        // No manifest.sig: fine unless a key is configured.
+        manifestBytes = undefined;
+        if (key) throw new OtaError('signature-missing', 'manifest.sig: missing, but a key is configured');
         if (name === 'manifest-augment') return startSmall(false);
         if (isHeader) return startHeader(entry, isHeader[1] ?? '', false);
         return order('manifest.sig, manifest-augment or header.tar[.gz] after manifest');
@@ -320,13 +318,6 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
     for (const line of lines) {
       checksums.set(line.name, line.sha256);
       manifestOrder.push(line);
-    }
-  }
-
-  function checkSignatureMissing(): void {
-    manifestBytes = undefined;
-    if (key) {
-      throw new OtaError('signature-missing', 'manifest.sig: missing, but a key is configured');
     }
   }
 
@@ -533,7 +524,7 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
       deviceTypes: [...(depends.device_type as string[])],
       provides: { ...info.provides },
       depends: { ...depends },
-      compression: compressionOf(headerSuffix),
+      compression: headerSuffix === '.gz' ? 'gzip' : 'none',
       signature,
       payloads,
     };

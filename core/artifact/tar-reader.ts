@@ -135,7 +135,7 @@ export function createTarReader(handler: TarHandler, label: string): TarReader {
       return;
     }
     // Hard and symbolic links, devices and FIFOs have no content whatever size says (Go: size 0).
-    const hasContent = type === '0' || type === '7' || !/^[1-6]$/.test(type);
+    const hasContent = !/^[1-6]$/.test(type);
     const entry: TarEntry = { name, size: hasContent ? size : 0, type, offset: position };
     current = entry;
     state = 'content';

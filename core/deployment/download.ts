@@ -188,7 +188,7 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
     let offset = 0; // artifact bytes fed to the reader so far
     let total: number | undefined;
     let seeked = false;
-    const reportProgress = progressReporter(context, settings, board.scheduler.now.bind(board.scheduler));
+    const reportProgress = progressReporter(context);
     try {
       response = await open(0, undefined);
       total = contentLength(response);
@@ -273,7 +273,8 @@ function contentLength(response: HttpResponse): number | undefined {
 }
 
 /** Sends "downloading NN%" substates at most every step and at most once per interval. */
-function progressReporter(context: DownloadContext, settings: DownloadSettings, now: () => number): (offset: number, total: number | undefined) => Promise<void> {
+function progressReporter(context: DownloadContext): (offset: number, total: number | undefined) => Promise<void> {
+  const { settings, board } = context;
   let lastPercent = -1;
   let lastAt = -Infinity;
   return async (offset, total) => {
@@ -281,7 +282,7 @@ function progressReporter(context: DownloadContext, settings: DownloadSettings, 
     const step = settings.progressStepPercent;
     const percent = Math.floor((offset * 100) / total / step) * step;
     if (percent <= lastPercent || percent >= 100) return;
-    const at = now();
+    const at = board.scheduler.now();
     if (at - lastAt < settings.progressMinIntervalMs) return;
     lastPercent = percent;
     lastAt = at;

@@ -25,6 +25,7 @@ export interface DownloadCheckpoint {
 }
 
 export type FinalStatus = 'success' | 'failure' | 'already-installed';
+export const FINAL_STATUSES: readonly FinalStatus[] = ['success', 'failure', 'already-installed'];
 
 export interface DeploymentRecord {
   readonly v: number;
@@ -128,7 +129,7 @@ const OPTIONAL: Readonly<Record<string, FieldCheck>> = {
   compressed: FLAG,
   aborted: FLAG,
   loop: FLAG,
-  finalStatus: ['success, failure or already-installed', (value) => value === 'success' || value === 'failure' || value === 'already-installed'],
+  finalStatus: [`one of ${FINAL_STATUSES.join(', ')}`, (value) => FINAL_STATUSES.includes(value as FinalStatus)],
   checkpoint: ['an object', isObject],
 };
 const CHECKPOINT: Readonly<Record<string, FieldCheck>> = {

@@ -11,6 +11,7 @@ import type { KeyValue } from '../../platform/key-value.ts';
 import type { Scheduler } from '../../platform/scheduler.ts';
 import type { LogLevel, System } from '../../platform/system.ts';
 import type { Signer } from '../../platform/verifier.ts';
+import { FINAL_STATUSES } from '../deployment/record.ts';
 import { authRequestBody, identityData, loadIdentityKey } from './auth.ts';
 import { DEFAULT_POLL_INTERVALS, exponentialBackoffMs, retryAfterMs, statusReportSends, type PollIntervals } from './backoff.ts';
 import { answerField, answerText, objectAnswer, readAnswer, serverError, statusLine } from './response.ts';
@@ -71,8 +72,7 @@ export interface DeploymentLogMessage {
 }
 
 const STATUSES: readonly DeploymentStatus[] = [
-  'downloading', 'pause_before_installing', 'installing', 'pause_before_rebooting', 'rebooting',
-  'pause_before_committing', 'success', 'failure', 'already-installed',
+  'downloading', 'pause_before_installing', 'installing', 'pause_before_rebooting', 'rebooting', 'pause_before_committing', ...FINAL_STATUSES,
 ];
 
 const API = '/api/devices/v1/';
