@@ -226,17 +226,17 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
         return startSmall(true);
       case 'manifest':
         if (name !== 'manifest') order('manifest after version');
-        return startSmall(false);
+        return startSmall();
       case 'manifest-read':
-        if (name === 'manifest.sig') return startSmall(false);
+        if (name === 'manifest.sig') return startSmall();
         // No manifest.sig: fine unless a key is configured.
         manifestBytes = undefined;
         if (key) throw new OtaError('signature-missing', 'manifest.sig: missing, but a key is configured');
-        if (name === 'manifest-augment') return startSmall(false);
+        if (name === 'manifest-augment') return startSmall();
         if (isHeader) return startHeader(entry, isHeader[1] ?? '', false);
         return order('manifest.sig, manifest-augment or header.tar[.gz] after manifest');
       case 'signature-read':
-        if (name === 'manifest-augment') return startSmall(false);
+        if (name === 'manifest-augment') return startSmall();
         if (isHeader) return startHeader(entry, isHeader[1] ?? '', false);
         return order('manifest-augment or header.tar[.gz] after manifest.sig');
       case 'augment-read':
@@ -262,7 +262,8 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
 
   // ---- version, manifest, manifest.sig, manifest-augment -----------------------------------------
 
-  function startSmall(hashed: boolean): void {
+  /** version (`hashed`: its checksum is checked once the manifest is read), manifest, manifest.sig, manifest-augment. */
+  function startSmall(hashed = false): void {
     outerData = smallData;
     outerEnd = endSmall;
     smallLength = 0;
@@ -543,7 +544,7 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
     await emitHead();
     const payloads = head!.payloads.length;
     if (index !== payloadIndex + 1 || index >= payloads) {
-      throw outOfOrder(entry, `${payloadDir(payloadIndex + 1).slice(0, -1)}.tar of ${payloads} payload(s)`);
+      throw outOfOrder(entry, `data/${fourDigits(payloadIndex + 1)}.tar of ${payloads} payload(s)`);
     }
     if (suffix === '.gz' && resumePending?.payloadIndex === index) {
       throw new OtaError('artifact-unsupported', `${entry.name}: gzip payloads cannot resume; download from the start`);
