@@ -40,6 +40,10 @@ class FflateBody implements DeflateDecoder {
 }
 
 export const inflateFflate: Inflate = {
+  // fflate copies its 32 KiB window on every push, so small pushes are slow; 4 KiB keeps it fast
+  // for hosts and the simulator, where one push may return up to ~4 MiB. Devices use their native
+  // inflate (boards/_moddable/inflate.ts), which keeps its window and takes small pushes cheaply.
+  pushBytes: 4 * 1024,
   gunzip(): InflateStream {
     return new GzipMember((emit) => new FflateBody(emit));
   },

@@ -17,8 +17,6 @@ import type { ArtifactHead, ArtifactSummary, PayloadFile, PayloadInfo, PayloadSi
 export const SMALL_ENTRY_MAX_BYTES = 64 * 1024;
 /** header.tar after inflate (scripts included): a header is a few KiB in practice. */
 export const HEADER_TAR_MAX_BYTES = 1024 * 1024;
-/** Compressed bytes per inflate push, so each push's output stays bounded. */
-export const INFLATE_PUSH_BYTES = 4 * 1024;
 /** Chunk for reading stored bytes back on resume. */
 export const READ_BACK_BYTES = 4 * 1024;
 
@@ -471,8 +469,9 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
     const current = inner!;
     const stream = current.inflate;
     if (!stream) return toInnerTar(current, bytes);
-    for (let at = 0; at < bytes.length; at += INFLATE_PUSH_BYTES) {
-      const out = stream.push(bytes.subarray(at, at + INFLATE_PUSH_BYTES));
+    const step = options.inflate.pushBytes; // bounds one push's output (platform/inflate.ts)
+    for (let at = 0; at < bytes.length; at += step) {
+      const out = stream.push(bytes.subarray(at, at + step));
       if (out.length > 0) await toInnerTar(current, out);
     }
   }

@@ -7,6 +7,7 @@ import { concatBytes, fromUtf8, toHex, utf8 } from '../../../core/bytes.ts';
 import { OtaError } from '../../../core/errors.ts';
 import { createArtifactReader } from '../../../core/artifact/artifact-reader.ts';
 import { writeArtifact, type WriteArtifactOptions } from '../../../simulator/artifact-writer.ts';
+import { inflateFflate } from '../../../platform/inflate-fflate.ts';
 import { parsePublicKeyPem } from '../../../platform/public-key.ts';
 import { fixture } from '../../vectors.ts';
 import { newReader, readArtifact, readError, recordingSink } from './helpers.ts';
@@ -333,6 +334,35 @@ describe('ArtifactReader: sink protocol and lifecycle', () => {
     const base = artifact();
     await readArtifact(concatBytes(base, new Uint8Array(10240)));
     await readArtifact(base.subarray(0, base.length - 1024));
+  });
+
+  it("pushes at most the Inflate's pushBytes at once, so a 0xff-padded image never inflates in one huge piece", async () => {
+    // An image padded with 0xff to its slot: ~1 MiB that gzip squeezes to about a KiB.
+    const image = new Uint8Array(1024 * 1024).fill(0xff);
+    image.set(bytesOf(2000), 0);
+    const gz = artifact({ files: [{ name: 'image.bin', data: image }], compression: 'gzip' });
+    const pushes: number[] = [];
+    const outputs: number[] = [];
+    const inflate = {
+      pushBytes: 64,
+      gunzip() {
+        const stream = inflateFflate.gunzip();
+        return {
+          push(compressed: Uint8Array) {
+            pushes.push(compressed.length);
+            const out = stream.push(compressed);
+            outputs.push(out.length);
+            return out;
+          },
+          end: () => stream.end(),
+        };
+      },
+    };
+    const { recorded } = await readArtifact(gz, { inflate, chunk: 64 * 1024 });
+    expect(recorded.files.get('image.bin')).toEqual(image);
+    expect(Math.max(...pushes)).toBeLessThanOrEqual(64);
+    expect(Math.max(...outputs)).toBeLessThanOrEqual(64 * 1032 + 32 * 1024); // DEFLATE's worst ratio, plus a window
+    expect(Math.max(...outputs)).toBeGreaterThan(16 * 1024); // the padding really compressed that hard
   });
 
   it('reads a gzip data tar made by another gzip (node zlib)', async () => {
