@@ -526,6 +526,7 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
       depends: { ...depends },
       compression: headerSuffix === '.gz' ? 'gzip' : 'none',
       signature,
+      augmented,
       payloads,
     };
     head = done;

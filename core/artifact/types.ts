@@ -32,6 +32,12 @@ export interface ArtifactHead {
   readonly compression: Compression;
   /** 'valid': checked against the key; 'unsigned': no manifest.sig; 'not-checked': signed, no key given. */
   readonly signature: 'valid' | 'unsigned' | 'not-checked';
+  /**
+   * True when the artifact carries manifest-augment / header-augment: parts outside the signature
+   * by design (Mender adds them after signing, for delta updates), which may override payload
+   * types, depends and provides and list files of their own.
+   */
+  readonly augmented: boolean;
   readonly payloads: PayloadInfo[];
 }
 

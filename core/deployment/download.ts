@@ -117,8 +117,10 @@ function checkHead(head: ArtifactHead, context: DownloadContext): UpdateModule {
   if (payloadUnmet !== undefined) throw new OtaError('incompatible', `payload ${payload.index} depends: ${payloadUnmet}`);
   const module = context.modules.get(payload.type);
   if (module === undefined) throw noUpdateModule(payload.type, context.modules);
-  // The reader refuses unsigned artifacts when given a key; this is the belt to its braces.
-  if (context.settings.artifactKey !== undefined && head.signature !== 'valid') throw unexpected('signature-missing', `${artifact} signature`, 'valid (a key is configured)', head.signature);
+  // Given a key, the reader refuses what is unsigned; the augment parts it cannot refuse, because
+  // Mender leaves them outside the signature by design. A device that trusts only signed artifacts
+  // (and takes no delta updates) refuses them, or they could retype the payload or rewrite provides.
+  if (context.settings.artifactKey !== undefined && head.augmented) throw new OtaError('signature-invalid', `${artifact}: manifest-augment is unsigned (artifact key set)`);
   return module;
 }
 

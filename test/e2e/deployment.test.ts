@@ -2,12 +2,27 @@
 // the happy path and every failure the issue names, each checked on the server (final status,
 // history, log) and on the device (the image the bootloader boots).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { utf8 } from '../../core/bytes.ts';
+import { tarArchive, tarSplit } from '../core/artifact/tar-build.ts';
 import { join } from 'node:path';
 import { DEVICE_TYPE, Lab } from '../../simulator/demo/lab.ts';
 import type { ClientEvent } from '../../core/client-config.ts';
 
 const FINAL = new Set(['success', 'failure', 'already-installed']);
+
+/** Adds a manifest-augment and a header-augment.tar (payload type restated) to a signed, uncompressed artifact. */
+function augmented(artifact: Uint8Array): Uint8Array {
+  const headerAugment = tarArchive([{ name: 'header-info', data: utf8(JSON.stringify({ payloads: [{ type: 'zephyr-image' }] })) }]);
+  const manifestAugment = utf8(`${createHash('sha256').update(headerAugment).digest('hex')}  header-augment.tar\n`);
+  const entries = tarSplit(artifact).flatMap((entry) =>
+    entry.name === 'manifest.sig' ? [entry, { name: 'manifest-augment', data: manifestAugment }]
+    : entry.name === 'header.tar' ? [entry, { name: 'header-augment.tar', data: headerAugment }]
+    : [entry],
+  );
+  return tarArchive(entries);
+}
 
 function statuses(history: string[]): string[] {
   return history.map((h) => h.replace(/ \(.*\)$/, ''));
@@ -85,6 +100,13 @@ describe('a deployment end to end', () => {
       name: 'unsigned artifact while an artifact key is configured',
       make: (lab) => ({ name: 'unsigned-artifact', artifact: lab.artifact('unsigned-artifact', lab.image('1.1.0'), { signer: 'none' }) }),
       log: /manifest\.sig: missing, but a key is configured/i,
+    },
+    {
+      // manifest-augment and header-augment are outside the signature by design (Mender adds them
+      // after signing): with an artifact key, a device must not let them retype the payload.
+      name: 'augmented artifact while an artifact key is configured',
+      make: (lab) => ({ name: 'augmented', artifact: augmented(lab.artifact('augmented', lab.image('1.1.0'))) }),
+      log: /manifest-augment is unsigned/i,
     },
     {
       name: 'checksum mismatch',

@@ -138,6 +138,7 @@ describe('fixtures: facts at every chunking', () => {
         const { summary, recorded, heads } = await readArtifact(artifact, { chunk });
         expectFacts(summary, facts, facts.signed ? 'not-checked' : 'unsigned');
         expect(heads, `chunking ${label}`).toHaveLength(1);
+        expect(summary.augmented).toBe(file.includes('augmented')); // the unsigned augment parts are flagged
         // The sink got each file whole, in order, and its bytes hash to the manifest's value.
         expect(recorded.events).toEqual(facts.files.flatMap(([n, size]) => [`open ${n} ${size} @0`, `close ${n}`]));
         for (const [n, size, sha] of facts.files) {
