@@ -95,8 +95,11 @@ const probes: Record<string, (args: Record<string, unknown>) => Record<string, O
       });
     const gz = args.gzip as Uint8Array;
     const corrupt = gz.slice();
-    corrupt[gz.length - 6] ^= 0xff; // inside the CRC-32 trailer
+    corrupt[gz.length - 2] ^= 0xff; // inside ISIZE
+    const corruptCrc = gz.slice();
+    corruptCrc[gz.length - 6] ^= 0xff; // inside the CRC-32
     return {
+      corruptCrc: run(corruptCrc, 4096),
       whole: run(gz, gz.length),
       byteByByte: run(gz, 1),
       pieces: run(gz, 777),

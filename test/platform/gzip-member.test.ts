@@ -37,6 +37,16 @@ function failure(fn: () => unknown): OtaError {
 }
 
 describe('GzipMember', () => {
+  it('with checkCrc false, a wrong CRC-32 passes but a wrong ISIZE still fails', () => {
+    const badCrc = new Uint8Array([...HEADER, ...[0x61, 0x62, 0x63], 0, 0, 0, 0, 3, 0, 0, 0]);
+    expect(failure(() => { const m = new GzipMember(passThrough(3)); m.push(badCrc); m.end(); }).message).toMatch(/CRC-32 expected/);
+    const m = new GzipMember(passThrough(3), { checkCrc: false });
+    expect(Array.from(m.push(badCrc))).toEqual([0x61, 0x62, 0x63]);
+    m.end();
+    const badSize = new Uint8Array([...HEADER, ...[0x61, 0x62, 0x63], ...TRAILER.slice(0, 4), 4, 0, 0, 0]);
+    expect(failure(() => { const n = new GzipMember(passThrough(3), { checkCrc: false }); n.push(badSize); n.end(); }).message).toMatch(/ISIZE expected 4, got 3/);
+  });
+
   it('hands the body to the decoder, its tail to the trailer, and checks CRC-32 and ISIZE', () => {
     const member = new GzipMember(passThrough(3));
     const out = member.push(Uint8Array.of(...HEADER, 97, 98, 99, ...TRAILER.slice(0, 3)));
