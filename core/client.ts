@@ -12,7 +12,7 @@ import { createProvidesStore, type InstalledArtifact } from './deployment/provid
 import { jsonStateCodec } from './deployment/record.ts';
 import { createRecordStore } from './deployment/record-store.ts';
 import { OtaError, isOtaError } from './errors.ts';
-import { UpdateModuleRegistry, type UpdateModule } from './modules/update-module.ts';
+import { createUpdateModuleRegistry, type UpdateModule } from './modules/update-module.ts';
 import { exponentialBackoffMs } from './server/backoff.ts';
 import { createDeviceApi, type DeviceApi } from './server/device-api.ts';
 
@@ -46,7 +46,7 @@ export function createClient(board: Board, clientConfig: ClientConfig): Client {
   // The board's I/O and the configuration under the names DeviceApi and the machine read.
   const api = createDeviceApi({ ...board, ...config, identity: config.identity ?? { ...board.identity }, log });
   // Only the modules the board registers: the core carries none, so a board ships only its own.
-  const modules = new UpdateModuleRegistry(config.updateModules);
+  const modules = createUpdateModuleRegistry(config.updateModules);
   const store = createRecordStore(keyValue, codec);
   const deploymentLog = createDeploymentLog(keyValue, () => system.wallClockMs());
   const providesStore = createProvidesStore(keyValue, codec);

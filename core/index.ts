@@ -8,6 +8,6 @@ export { applyClearsProvides, checkDepends, isDeviceTypeCompatible } from './art
 export type { ArtifactHead, ArtifactSummary, PayloadFile, PayloadInfo, PayloadSink, ProvidesMap, DependsMap } from './artifact/types.ts';
 export { createClient, type Client, type RunOnceResult } from './client.ts';
 export { resolveClientConfig, type ClientConfig, type ClientEvent } from './client-config.ts';
-export { UpdateModuleRegistry, type UpdateModule, type UpdateModuleContext, type ModuleDownload, type PayloadFacts, type StoredPayload } from './modules/update-module.ts';
+export { createUpdateModuleRegistry, type UpdateModuleRegistry, type UpdateModule, type UpdateModuleContext, type ModuleDownload, type PayloadFacts, type StoredPayload } from './modules/update-module.ts';
 export { STATES, next, type StateName, type Outcome } from './deployment/states.ts';
 export { jsonStateCodec, type StateCodec, type DeploymentRecord } from './deployment/record.ts';

@@ -74,28 +74,29 @@ export interface UpdateModule {
   failure(context: UpdateModuleContext): MaybePromise<void>;
 }
 
-/** The payload types a client can install, by type name. */
-export class UpdateModuleRegistry {
-  readonly #modules = new Map<string, UpdateModule>();
-
-  constructor(modules: readonly UpdateModule[] = []) {
-    for (const module of modules) this.registerUpdateModule(module);
-  }
-
+/** The payload types a client can install, by type name (createUpdateModuleRegistry). */
+export interface UpdateModuleRegistry {
   /** Adds a payload type; a later module of the same type replaces the earlier one. */
-  registerUpdateModule(module: UpdateModule): void {
-    if (typeof module?.type !== 'string' || module.type === '') throw badArgument('"module.type"', 'a payload type name', JSON.stringify(module?.type));
-    for (const callback of ['download', 'verify', 'install', 'reboot', 'verifyReboot', 'commit', 'rollback', 'verifyRollback', 'failure'] as const) {
-      if (typeof module[callback] !== 'function') throw badArgument(`update module "${module.type}": "${callback}"`, 'a function', typeof module[callback]);
-    }
-    this.#modules.set(module.type, module);
-  }
+  registerUpdateModule(module: UpdateModule): void;
+  get(type: string): UpdateModule | undefined;
+  readonly types: string[];
+}
 
-  get(type: string): UpdateModule | undefined {
-    return this.#modules.get(type);
-  }
-
-  get types(): string[] {
-    return [...this.#modules.keys()];
-  }
+export function createUpdateModuleRegistry(initial: readonly UpdateModule[] = []): UpdateModuleRegistry {
+  const modules = new Map<string, UpdateModule>();
+  const registry: UpdateModuleRegistry = {
+    registerUpdateModule(module) {
+      if (typeof module?.type !== 'string' || module.type === '') throw badArgument('"module.type"', 'a payload type name', JSON.stringify(module?.type));
+      for (const callback of ['download', 'verify', 'install', 'reboot', 'verifyReboot', 'commit', 'rollback', 'verifyRollback', 'failure'] as const) {
+        if (typeof module[callback] !== 'function') throw badArgument(`update module "${module.type}": "${callback}"`, 'a function', typeof module[callback]);
+      }
+      modules.set(module.type, module);
+    },
+    get: (type) => modules.get(type),
+    get types() {
+      return [...modules.keys()];
+    },
+  };
+  for (const module of initial) registry.registerUpdateModule(module);
+  return registry;
 }

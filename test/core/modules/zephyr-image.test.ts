@@ -11,7 +11,7 @@ import type { PublicKey } from '../../../platform/verifier.ts';
 import type { PayloadFile, PayloadInfo } from '../../../core/artifact/types.ts';
 import { OtaError } from '../../../core/errors.ts';
 import { createZephyrImageModule } from '../../../core/modules/zephyr-image.ts';
-import { UpdateModuleRegistry, type ModuleDownload, type UpdateModule, type UpdateModuleContext } from '../../../core/modules/update-module.ts';
+import { createUpdateModuleRegistry, type ModuleDownload, type UpdateModule, type UpdateModuleContext } from '../../../core/modules/update-module.ts';
 import { NorFlash } from '../../../simulator/board/nor-flash.ts';
 import { bootMcuboot } from '../../../simulator/board/mcuboot-bootloader.ts';
 import { buildMcubootImage } from '../../../simulator/mcuboot-imgtool.ts';
@@ -268,7 +268,7 @@ describe('zephyr-image module', () => {
 describe('UpdateModuleRegistry', () => {
   it('registers, looks up and replaces by type, and refuses incomplete modules', () => {
     const zephyr = createZephyrImageModule();
-    const registry = new UpdateModuleRegistry([zephyr]);
+    const registry = createUpdateModuleRegistry([zephyr]);
     expect(registry.get('zephyr-image')).toBe(zephyr);
     expect(registry.get('nope')).toBeUndefined();
     const custom: UpdateModule = { ...zephyr, type: 'zephyr-image' };
