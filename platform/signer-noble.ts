@@ -1,9 +1,8 @@
-// Portable device identity key: Ed25519 (@noble/ed25519) or ECDSA P-256 (@noble/curves), signing
+// Portable device identity key: Ed25519 or ECDSA P-256 (@noble/curves), signing
 // as Mender's X-MEN-Signature expects (see Signer in verifier.ts).
-import * as ed from '@noble/ed25519';
 import { p256 } from '@noble/curves/nist.js';
 import { publicKeyToPem } from './public-key.ts';
-import { ensureEd25519Hash } from './verifier-noble.ts';
+import { ed25519Lean } from './verifier-noble.ts';
 import type { Signer } from './verifier.ts';
 
 export type SignerKeyType = 'ed25519' | 'ecdsa-p256';
@@ -41,7 +40,7 @@ export function createSigner(type: SignerKeyType, secretKey: Uint8Array): Signer
   }
   const secret = secretKey.slice(); // the caller may wipe or reuse its array
   if (type === 'ed25519') {
-    ensureEd25519Hash();
+    const ed = ed25519Lean();
     const publicKeyPem = publicKeyToPem({ type: 'ed25519', raw: ed.getPublicKey(secret) });
     return {
       type,

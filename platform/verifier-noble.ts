@@ -1,8 +1,8 @@
-// Portable signature verification: ECDSA P-256 (@noble/curves), Ed25519 (@noble/ed25519), and RSA
+// Portable signature verification: ECDSA P-256 and Ed25519 (@noble/curves), and RSA
 // PKCS#1 v1.5 / PSS with SHA-256 (RFC 8017 §8.2.2, §9.1.2) by BigInt modular exponentiation.
-import * as ed from '@noble/ed25519';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256 } from '@noble/curves/nist.js';
-import { sha256, sha512 } from '@noble/hashes/sha2.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { equalBytes, fromHex, toHex } from '../core/bytes.ts';
 import type { PublicKey, SignatureScheme, Verifier } from './verifier.ts';
 
@@ -13,10 +13,22 @@ const RSA_MAX_BITS = 4096;
 // DER DigestInfo prefix for SHA-256 (RFC 8017 §9.2 note 1): what mender-artifact's Go signer writes.
 const SHA256_DIGEST_INFO = fromHex('3031300d060960864801650304020105000420');
 
-/** noble-ed25519's sync API needs SHA-512 wired in; done on first use, not at module load (XS freezes modules). */
-export function ensureEd25519Hash(): void {
-  if (!ed.hashes.sha512) ed.hashes.sha512 = sha512;
+/**
+ * Ed25519 with a 4-bit window for the base-point table, set on first use (not at module load: XS
+ * freezes modules). The table lives as long as the engine, and its size is what a device feels:
+ * measured in xsnap (64-bit slots; half on a device), the heap kept after one sign + verify is
+ * 660 KiB with @noble/ed25519's fixed 8-bit window, 220 KiB with noble-curves' default 6, 82 KiB
+ * with 4. Signing and verifying happen once per authorization or image, so speed matters less.
+ */
+export function ed25519Lean(): typeof ed25519 {
+  if (!windowSet) {
+    ed25519.Point.BASE.precompute(ED25519_WINDOW_BITS);
+    windowSet = true;
+  }
+  return ed25519;
 }
+const ED25519_WINDOW_BITS = 4;
+let windowSet = false;
 
 function expectKey(scheme: SignatureScheme, key: PublicKey, type: PublicKey['type']): void {
   if (!key || key.type !== type) {
@@ -138,10 +150,9 @@ export const verifierNoble: Verifier = {
         expectKey(scheme, key, 'ed25519');
         if (!(signed instanceof Uint8Array)) throw new TypeError(`"signed" expected a Uint8Array, got ${typeof signed}`);
         if (signature.length !== 64) return false;
-        ensureEd25519Hash();
         try {
           // RFC 8032 checks (no ZIP-215 leniency), as Go's crypto/ed25519 and OpenSSL do.
-          return ed.verify(signature, signed, (key as Extract<PublicKey, { type: 'ed25519' }>).raw, { zip215: false });
+          return ed25519Lean().verify(signature, signed, (key as Extract<PublicKey, { type: 'ed25519' }>).raw, { zip215: false });
         } catch {
           return false; // malformed point or scalar
         }

@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Packages that are "portable implementations": never part of the core-alone bundle. */
-export const PORTABLE_PACKAGES = ['@noble/hashes', '@noble/ed25519', '@noble/curves', 'fflate', 'cbor-x'];
+export const PORTABLE_PACKAGES = ['@noble/hashes', '@noble/curves', 'fflate', 'cbor-x'];
 
 /** The platform modules that make up "the core with its portable crypto, inflate and CBOR". */
 export const PORTABLE_MODULES = [

@@ -28,7 +28,7 @@ export async function run(): Promise<BenchRow[]> {
       const after = (await harness.heapAfterGc()).bytes;
       rows.push({
         section: SECTION,
-        name: `XS heap kept after one ${type} identity signature (noble)`,
+        name: `XS heap kept after one ${type} identity signature (noble-curves)`,
         values: { 'after KiB': (after - before) / 1024 },
         note: 'noble keeps precomputed point tables for the life of the engine; the client signs every auth request',
       });

@@ -22,14 +22,17 @@ describe('identity signer under XS', () => {
     });
   }
 
-  it('the heap a signature leaves behind is visible to the harness (gc-ed live slots grow)', async () => {
+  it('an Ed25519 signature keeps at most 128 KiB of XS heap (the base-point table, 4-bit window)', async () => {
     const fresh = await XsHarness.start({ name: 'signer-heap' });
     try {
       const before = await fresh.heapAfterGc();
       await fresh.job('signOnce', { type: 'ed25519', seed: new Uint8Array(64).fill(3) });
       const after = await fresh.heapAfterGc();
-      // noble-ed25519 keeps its precomputed base-point table: thousands of slots (see the bench).
-      expect(after.slots - before.slots).toBeGreaterThan(1000);
+      const keptBytes = after.bytes - before.bytes; // 64-bit host slots; half on a device
+      // The table stays for the engine's life: measured 82 KiB with the 4-bit window, 660 KiB with
+      // @noble/ed25519's fixed 8-bit one, which an ESP32 heap cannot spare.
+      expect(after.slots - before.slots).toBeGreaterThan(1000); // really measuring the table
+      expect(keptBytes).toBeLessThanOrEqual(128 * 1024);
     } finally {
       await fresh.close();
     }
