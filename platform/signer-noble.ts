@@ -2,7 +2,7 @@
 // as Mender's X-MEN-Signature expects (see Signer in verifier.ts).
 import { p256 } from '@noble/curves/nist.js';
 import { publicKeyToPem } from './public-key.ts';
-import { ed25519Lean } from './verifier-noble.ts';
+import { ed25519Lean, p256Lean } from './verifier-noble.ts';
 import type { Signer } from './verifier.ts';
 
 export type SignerKeyType = 'ed25519' | 'ecdsa-p256';
@@ -48,12 +48,13 @@ export function createSigner(type: SignerKeyType, secretKey: Uint8Array): Signer
       sign: (message: Uint8Array): Uint8Array => ed.sign(message, secret),
     };
   }
-  if (!p256.utils.isValidSecretKey(secret)) throw new RangeError('"secretKey" is not a valid P-256 scalar (0 or ≥ n)');
-  const publicKeyPem = publicKeyToPem({ type: 'ecdsa-p256', raw: p256.getPublicKey(secret, false) });
+  const ec = p256Lean();
+  if (!ec.utils.isValidSecretKey(secret)) throw new RangeError('"secretKey" is not a valid P-256 scalar (0 or ≥ n)');
+  const publicKeyPem = publicKeyToPem({ type: 'ecdsa-p256', raw: ec.getPublicKey(secret, false) });
   return {
     type,
     publicKeyPem,
     // prehash: SHA-256(message); DER as Mender's server (Go x509/ecdsa.VerifyASN1) expects.
-    sign: (message: Uint8Array): Uint8Array => p256.sign(message, secret, { prehash: true, format: 'der' }),
+    sign: (message: Uint8Array): Uint8Array => ec.sign(message, secret, { prehash: true, format: 'der' }),
   };
 }

@@ -14,21 +14,31 @@ const RSA_MAX_BITS = 4096;
 const SHA256_DIGEST_INFO = fromHex('3031300d060960864801650304020105000420');
 
 /**
- * Ed25519 with a 4-bit window for the base-point table, set on first use (not at module load: XS
- * freezes modules). The table lives as long as the engine, and its size is what a device feels:
- * measured in xsnap (64-bit slots; half on a device), the heap kept after one sign + verify is
- * 660 KiB with @noble/ed25519's fixed 8-bit window, 220 KiB with noble-curves' default 6, 82 KiB
- * with 4. Signing and verifying happen once per authorization or image, so speed matters less.
+ * Both curves with a 4-bit window for their base-point tables, set on first use (not at module load:
+ * XS freezes modules). A table lives as long as the engine, and its size is what a device feels.
+ * Measured in xsnap (64-bit slots; half on a device), the heap kept after one sign + verify:
+ * Ed25519 660 KiB with @noble/ed25519's fixed 8-bit window, 220 KiB with noble-curves' default 6,
+ * 82 KiB with 4; P-256 177 KiB by default, 66 KiB with 4 (and fewer operations for one use).
+ * Signing and verifying happen once per authorization or artifact, so speed matters less.
  */
+function useLeanWindows(): void {
+  if (leanWindows) return;
+  ed25519.Point.BASE.precompute(BASE_WINDOW_BITS);
+  p256.Point.BASE.precompute(BASE_WINDOW_BITS);
+  leanWindows = true;
+}
+const BASE_WINDOW_BITS = 4;
+let leanWindows = false;
+
 export function ed25519Lean(): typeof ed25519 {
-  if (!windowSet) {
-    ed25519.Point.BASE.precompute(ED25519_WINDOW_BITS);
-    windowSet = true;
-  }
+  useLeanWindows();
   return ed25519;
 }
-const ED25519_WINDOW_BITS = 4;
-let windowSet = false;
+
+export function p256Lean(): typeof p256 {
+  useLeanWindows();
+  return p256;
+}
 
 function expectKey(scheme: SignatureScheme, key: PublicKey, type: PublicKey['type']): void {
   if (!key || key.type !== type) {
@@ -139,7 +149,7 @@ function verifyEcdsa(key: Extract<PublicKey, { type: 'ecdsa-p256' }>, digest: Ui
   // uses, does not require low-S, and neither does OpenSSL.
   const format = signature.length === 64 ? 'compact' : 'der';
   if (format === 'der' && (signature.length < 8 || signature.length > 72)) return false;
-  return p256.verify(signature, digest, key.raw, { prehash: false, lowS: false, format });
+  return p256Lean().verify(signature, digest, key.raw, { prehash: false, lowS: false, format });
 }
 
 export const verifierNoble: Verifier = {
