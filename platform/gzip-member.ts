@@ -1,6 +1,7 @@
 // One gzip member (RFC 1952) as a streaming InflateStream: the header, the CRC-32 and ISIZE trailer
 // are parsed here, once for every board; the raw DEFLATE body (RFC 1951) goes to a decoder (fflate
 // in Node, Moddable's native inflate on devices). Runs on XS.
+import { joinBytes } from '../core/bytes.ts';
 import { crc32Update } from '../core/crc32.ts';
 import { OtaError } from '../core/errors.ts';
 import type { InflateStream } from './inflate.ts';
@@ -144,7 +145,7 @@ export class GzipMember implements InflateStream {
     } catch (error) {
       this.#fail(`invalid deflate data in the push starting at gzip byte ${this.#position + offset}: ${(error as Error).message}`, error);
     }
-    const out = join(this.#pieces);
+    const out = joinBytes(this.#pieces); // a list, never spread: thousands of pieces would overflow the XS stack
     this.#pieces.length = 0;
     if (out.length > 0) {
       if (this.#checkCrc) this.#crc = crc32Update(this.#crc, out);
@@ -169,21 +170,6 @@ export class GzipMember implements InflateStream {
   #fail(message: string, cause?: unknown): never {
     throw new OtaError('artifact-format', message, { cause });
   }
-}
-
-// Not concatBytes(...pieces): a highly compressible push (zero-filled flash padding) yields
-// thousands of 1 KiB native pieces, and spreading that many arguments overflows the XS stack.
-function join(pieces: Uint8Array[]): Uint8Array {
-  if (pieces.length <= 1) return pieces[0] ?? EMPTY;
-  let total = 0;
-  for (const piece of pieces) total += piece.length;
-  const out = new Uint8Array(total); // this push's output, sized exactly
-  let at = 0;
-  for (const piece of pieces) {
-    out.set(piece, at);
-    at += piece.length;
-  }
-  return out;
 }
 
 function hex(value: number, digits: number): string {

@@ -2,7 +2,7 @@
 // platform/state-codec-cbor.ts) and followed by a CRC-32, validated field by field on load so a
 // bad record becomes OtaError('storage-corrupt') and never a half-understood state.
 import { crc32 } from '../crc32.ts';
-import { concatBytes, equalBytes, fromUtf8, toHex, utf8, writeU32LE } from '../bytes.ts';
+import { equalBytes, joinBytes, fromUtf8, toHex, utf8, writeU32LE } from '../bytes.ts';
 import { OtaError, describe, unexpected } from '../errors.ts';
 import { isCount, isObject, isString, isStringMap, isStrings } from '../json.ts';
 import { isStateName, type StateName } from './states.ts';
@@ -73,7 +73,7 @@ function crcBytes(body: Uint8Array): Uint8Array {
 /** Codec bytes followed by their CRC-32: the framing of every stored record. */
 export function frame(codec: StateCodec, value: unknown): Uint8Array {
   const body = codec.encode(value);
-  return concatBytes(body, crcBytes(body));
+  return joinBytes([body, crcBytes(body)]);
 }
 
 /** The value of a framed record; OtaError('storage-corrupt') naming `what` when the CRC or codec fails. */

@@ -1,5 +1,5 @@
 // Reading small server answers: a bounded body read, status text for messages, and defensive JSON.
-import { concatBytes, fromUtf8 } from '../bytes.ts';
+import { fromUtf8, joinBytes } from '../bytes.ts';
 import { OtaError, describe, unexpected } from '../errors.ts';
 import { isObject, isString } from '../json.ts';
 
@@ -25,7 +25,7 @@ export async function readAnswer(response: HttpResponse, endpoint: string, limit
       if (total > limit) throw new OtaError('http-status', `${endpoint}: ${statusLine(response.status)} body over ${limit} bytes`);
       chunks.push(chunk);
     }
-    return chunks.length === 1 ? chunks[0]! : concatBytes(...chunks); // the whole answer, <= limit bytes
+    return joinBytes(chunks); // the whole answer, <= limit bytes
   } finally {
     await response.close();
   }

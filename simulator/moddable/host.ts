@@ -4,7 +4,7 @@
 // key-value survive resets exactly as the simulator's do, and a power cut or restart halts XS.
 import { createHash, type Hash } from 'node:crypto';
 import { Inflate as FflateInflate } from 'fflate';
-import { concatBytes } from '../../core/bytes.ts';
+import { joinBytes } from '../../core/bytes.ts';
 import { OtaError, isOtaError } from '../../core/errors.ts';
 import { fflateTail } from '../../platform/inflate-fflate.ts';
 import { sha256Node } from '../digest-node.ts';
@@ -258,7 +258,7 @@ class HostInflate {
       this.#ended = true;
       remaining = Math.max(0, Math.min(tail.length, bytes.length) - (this.#zlibHeader ? 4 : 0));
     }
-    const out = this.#pieces.length === 1 ? this.#pieces[0]! : concatBytes(...this.#pieces);
+    const out = joinBytes(this.#pieces);
     const pieces: Uint8Array[] = [];
     for (let at = 0; at < out.length; at += INFLATE_PIECE_BYTES) pieces.push(out.subarray(at, at + INFLATE_PIECE_BYTES));
     return { pieces, remaining, ended };

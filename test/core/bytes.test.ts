@@ -1,7 +1,7 @@
-// The byte helpers against Node's own base64 (the device has no Buffer, the test does).
+// The byte helpers: base64 against Node's own (the device has no Buffer, the test does), and joining.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { fromBase64, toBase64 } from '../../core/bytes.ts';
+import { concatBytes, fromBase64, joinBytes, toBase64 } from '../../core/bytes.ts';
 
 describe('base64', () => {
   it('encodes and decodes every length as RFC 4648 with padding, ignoring ASCII whitespace', () => {
@@ -16,5 +16,18 @@ describe('base64', () => {
 
   it('refuses what is not padded base64', () => {
     for (const bad of ['abc', 'a===', '@@@@', 'ab=c']) expect(() => fromBase64(bad), bad).toThrow(TypeError);
+  });
+});
+
+describe('joinBytes and concatBytes', () => {
+  it('join lists of any length in order; one part comes back as itself, none as empty', () => {
+    const parts = Array.from({ length: 10_000 }, (_, i) => Uint8Array.of(i & 255, i >> 8));
+    const joined = joinBytes(parts);
+    expect(joined.length).toBe(20_000);
+    expect(Array.from(joined.subarray(19_998))).toEqual([9_999 & 255, 9_999 >> 8]);
+    const only = Uint8Array.of(1, 2);
+    expect(joinBytes([only])).toBe(only);
+    expect(joinBytes([]).length).toBe(0);
+    expect(concatBytes(Uint8Array.of(1), new Uint8Array(0), Uint8Array.of(2, 3))).toEqual(Uint8Array.of(1, 2, 3));
   });
 });
