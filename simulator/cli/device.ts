@@ -25,6 +25,11 @@ import { SERVER_OPTIONS, readCa, requireServer } from './server-flags.ts';
 
 const DEFAULT_POLL_SECONDS = 30;
 
+const USAGE = `usage: ota-mcu device --server URL --state DIR [--board esp32|stm32] [--device-type NAME]
+    [--image FIRST.bin] [--boot-key PEM] [--artifact-key PEM] [--tenant-token T] [--ca PEM]
+    [--allow-http] [--once] [--poll-interval SECONDS]
+`;
+
 interface DeviceArgs {
   server: string;
   state: string;
@@ -48,7 +53,7 @@ function readKey(path: string, flag: string): PublicKey {
   }
 }
 
-function parse(argv: string[]): DeviceArgs {
+function parse(argv: string[]): DeviceArgs | 'help' {
   const { values } = parseArgs({
     args: argv,
     allowPositionals: false,
@@ -64,8 +69,10 @@ function parse(argv: string[]): DeviceArgs {
       'allow-http': { type: 'boolean' },
       once: { type: 'boolean' },
       'poll-interval': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help) return 'help';
   const server = requireServer(values);
   if (values.state === undefined) throw new Error('--state DIR is required');
   const board = values.board ?? 'stm32';
@@ -97,7 +104,12 @@ function defaultImage(args: DeviceArgs): Uint8Array {
 export async function run(argv: string[]): Promise<number> {
   let args: DeviceArgs;
   try {
-    args = parse(argv);
+    const parsed = parse(argv);
+    if (parsed === 'help') {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    args = parsed;
     const isNew = !existsSync(join(args.state, 'device.json'));
     if (isNew && args.image === undefined && args.bootKey !== undefined && args.board === 'stm32') {
       throw new Error('--image is required for a new --state DIR when --boot-key is given (the bootloader boots only signed images)');

@@ -111,6 +111,14 @@ describe('ota-mcu device', () => {
     expect(statuses.map((s) => s.status)).toEqual(['success']);
   });
 
+  it('--help prints the usage with every flag and exits 0', async () => {
+    const result = await cli(['--help']);
+    expect(result.status).toBe(0);
+    for (const flag of ['--server', '--state', '--board', '--device-type', '--image', '--boot-key', '--artifact-key', '--tenant-token', '--ca', '--allow-http', '--once']) {
+      expect(result.stdout).toContain(flag);
+    }
+  });
+
   it('refuses missing or bad flags with one line on stderr and exit 1', async () => {
     for (const args of [[], ['--server', 'https://127.0.0.1:1'], ['--server', 'x', '--state', join(dir, 'x'), '--board', 'avr']]) {
       const result = await cli(args);
