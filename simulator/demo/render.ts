@@ -150,7 +150,7 @@ export class Renderer {
     const quarter = Math.floor(fraction * 4);
     if (quarter <= this.#lastQuarter) return;
     this.#lastQuarter = quarter;
-    this.#line(`    download ${quarter * 25}%  ${kib(offset)} / ${kib(total)}`);
+    this.#line(`    download ${String(Math.floor(fraction * 100)).padStart(3)}%  ${kib(offset)} / ${kib(total)}`); // once per quarter reached
   }
 
   #endBar(): void {
