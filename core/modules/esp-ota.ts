@@ -7,7 +7,7 @@ import { readEspAppVersion } from '../../platform/esp-app-image.ts';
 import { equalBytes, toHex } from '../bytes.ts';
 import { OtaError } from '../errors.ts';
 import { imageLifecycle } from './image-lifecycle.ts';
-import { SlotDownload } from './slot-download.ts';
+import { SlotDownload, readSlot } from './slot-download.ts';
 import type { ModuleDownload, PayloadFacts, UpdateModule, UpdateModuleContext } from './update-module.ts';
 
 const TYPE = 'esp-ota';
@@ -15,7 +15,6 @@ const TYPE = 'esp-ota';
 const HEADER_BYTES = 288;
 const HASH_APPENDED_AT = 23;
 const SHA256_BYTES = 32;
-const READ_BACK_BYTES = 4096; // re-checking after a reset reads the slot in 4 KiB pieces
 
 /** Streaming check of the appended SHA-256: hashes all but the last 32 bytes, keeps those 32. */
 class AppendedHashCheck {
@@ -102,12 +101,7 @@ async function verifyStored(context: UpdateModuleContext, imageBytes: number): P
   const facts = readHeader(first, '(stored)', imageBytes, inactiveSlotBytes);
   if (!facts.hashAppended) return facts;
   const check = new AppendedHashCheck(sha256, imageBytes);
-  const piece = new Uint8Array(READ_BACK_BYTES); // 4 KiB read-back buffer
-  for (let offset = 0; offset < imageBytes; offset += piece.length) {
-    const part = piece.subarray(0, Math.min(piece.length, imageBytes - offset));
-    await bootControl.readInactiveSlot(offset, part);
-    check.write(part);
-  }
+  await readSlot(bootControl, imageBytes, (part) => check.write(part));
   const problem = check.problem();
   if (problem !== undefined) throw new OtaError('image-invalid', `${TYPE} app ${facts.version}: ${problem}`);
   return facts;

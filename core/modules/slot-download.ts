@@ -6,6 +6,8 @@ import type { PayloadFile } from '../artifact/types.ts';
 import { OtaError } from '../errors.ts';
 import type { ModuleDownload } from './update-module.ts';
 
+const READ_BACK_BYTES = 4096; // re-checking after a reset reads the slot in 4 KiB pieces
+
 export interface SlotDownloadOptions {
   readonly bootControl: BootControl;
   /** Payload type, for messages. */
@@ -95,5 +97,15 @@ export class SlotDownload implements ModuleDownload {
     }
     this.#options.tap?.(bytes);
     this.#tapped += bytes.length;
+  }
+}
+
+/** Feeds the first `size` bytes of the inactive slot to `check`, in order: re-checking a stored image after a reset. */
+export async function readSlot(bootControl: BootControl, size: number, check: (bytes: Uint8Array) => void): Promise<void> {
+  const piece = new Uint8Array(READ_BACK_BYTES); // 4 KiB read-back buffer
+  for (let offset = 0; offset < size; offset += piece.length) {
+    const part = piece.subarray(0, Math.min(piece.length, size - offset));
+    await bootControl.readInactiveSlot(offset, part);
+    check(part);
   }
 }

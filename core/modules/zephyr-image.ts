@@ -4,13 +4,12 @@
 import { McubootImageVerifier, parseMcubootHeader, type McubootVerdict } from '../../platform/mcuboot-image.ts';
 import { OtaError } from '../errors.ts';
 import { imageLifecycle } from './image-lifecycle.ts';
-import { SlotDownload } from './slot-download.ts';
+import { SlotDownload, readSlot } from './slot-download.ts';
 import type { ModuleDownload, PayloadFacts, UpdateModule, UpdateModuleContext } from './update-module.ts';
 
 const TYPE = 'zephyr-image';
 const HEADER_BYTES = 32; // struct image_header
 const TLV_INFO_BYTES = 4; // struct image_tlv_info
-const READ_BACK_BYTES = 4096; // re-verifying after a reset reads the slot in 4 KiB pieces
 
 /** The download plus its streaming verifier; its verdict is taken in `verify`. */
 class ZephyrDownload extends SlotDownload {
@@ -68,12 +67,7 @@ async function verifyStored(context: UpdateModuleContext, fileSize: number | und
     throw new OtaError('image-invalid', `${TYPE}: stored MCUboot image ${info.version} has ${size} bytes, the slot holds ${inactiveSlotBytes}`);
   }
   const check = new McubootImageVerifier({ sha256, verifier, key: context.bootKey });
-  const piece = new Uint8Array(READ_BACK_BYTES); // 4 KiB read-back buffer
-  for (let offset = 0; offset < size; offset += piece.length) {
-    const part = piece.subarray(0, Math.min(piece.length, size - offset));
-    await bootControl.readInactiveSlot(offset, part);
-    check.write(part);
-  }
+  await readSlot(bootControl, size, (part) => check.write(part));
   return check.end();
 }
 
