@@ -15,6 +15,7 @@ import Update from 'embedded:update';
 import { OtaError } from '../../core/errors.ts';
 import type { BootControl, BootState, SlotWriter } from '../../platform/boot-control.ts';
 import { ESP_APP_VERSION_END, ESP_IMAGE_MAGIC, readEspAppVersion } from '../../platform/esp-app-image.ts';
+import { checkResumeAt } from '../../platform/slot-writer.ts';
 import type { PartitionFlash } from '../_moddable/flash.ts';
 
 /** esp_ota_img_states_t values the FFI helpers return (-1: no otadata entry for the partition). */
@@ -96,12 +97,8 @@ class EspOtaBootControl implements BootControl {
     if (this.#natives.runningState() === OTA_STATE.PENDING_VERIFY) {
       throw new OtaError('image-invalid', 'openInactiveSlot: the running app is PENDING_VERIFY: confirm or roll it back first (ESP_ERR_OTA_ROLLBACK_INVALID_STATE)');
     }
-    const resumeAt = options?.resumeAt ?? 0;
     const flash = this.#nextota;
-    if (!Number.isInteger(resumeAt) || resumeAt < 0 || resumeAt % flash.sectorBytes !== 0 || resumeAt > flash.byteLength) {
-      throw new RangeError(`"resumeAt" expected a multiple of the ${flash.sectorBytes}-byte sector in [0, ${flash.byteLength}], got ${resumeAt}`);
-    }
-    return new EraseAheadWriter(flash, resumeAt);
+    return new EraseAheadWriter(flash, checkResumeAt(flash, flash.byteLength, options?.resumeAt));
   }
 
   readInactiveSlot(offset: number, into: Uint8Array): void {
