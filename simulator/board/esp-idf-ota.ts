@@ -5,7 +5,7 @@
 // sector, then write its 32 bytes, as rewrite_ota_seq() and write_otadata() do), so a power cut can
 // land between the two. Portable: it needs only Flash and a SHA-256 factory. The image check loops
 // per byte (XOR checksum), which is fine in the simulator; devices verify natively (esp_ota_end).
-import { readU32LE, writeU32LE } from '../../core/bytes.ts';
+import { equalBytes, readU32LE, writeU32LE } from '../../core/bytes.ts';
 import { crc32Update } from '../../core/crc32.ts';
 import { OtaError } from '../../core/errors.ts';
 import type { Sha256Factory } from '../../platform/digest.ts';
@@ -183,7 +183,7 @@ export async function checkEspAppImage(slot: Flash, sha256: Sha256Factory): Prom
   if (hashAppended) {
     const appended = new Uint8Array(32);
     await slot.read(at, appended);
-    if (!appended.every((b, i) => b === digest[i])) return { version, problem: `ESP app image at byte ${at}: appended SHA-256 does not match the image` };
+    if (!equalBytes(appended, digest)) return { version, problem: `ESP app image at byte ${at}: appended SHA-256 does not match the image` };
     at += 32;
   }
   return { version, byteLength: at };

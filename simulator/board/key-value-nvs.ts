@@ -12,7 +12,7 @@
 //   sector's live records, so a torn erase of a retired sector can never bring back stale records.
 // Record layout:  type u8 (1 set, 2 delete), key length u8, value length u16, key, value,
 //   crc32 of all of that, padding 0xff to the write granule. A record never spans sectors.
-import { fromUtf8, readU16LE, readU32LE, utf8, writeU32LE } from '../../core/bytes.ts';
+import { equalBytes, fromUtf8, readU16LE, readU32LE, utf8, writeU32LE } from '../../core/bytes.ts';
 import { crc32 } from '../../core/crc32.ts';
 import { OtaError } from '../../core/errors.ts';
 import type { Flash } from '../../platform/flash.ts';
@@ -89,7 +89,7 @@ export class NvsKeyValue implements KeyValue {
       throw new RangeError(`"value" for key "${key}" expected at most ${this.maxValueBytes} bytes, got ${value.length}`);
     }
     const current = this.#entries.get(key)?.value;
-    if (current !== undefined && sameBytes(current, value)) return; // as NVS does: no write, no wear
+    if (current !== undefined && equalBytes(current, value)) return; // as NVS does: no write, no wear
     await this.#append(key, value.slice());
   }
 
@@ -248,10 +248,4 @@ function checkKey(key: string): void {
   if (typeof key !== 'string' || key.length < 1 || key.length > KEY_MAX_CHARS || !KEY_PATTERN.test(key)) {
     throw new RangeError(`key expected 1..${KEY_MAX_CHARS} printable ASCII characters, got ${JSON.stringify(key)}`);
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -3,6 +3,7 @@
 // would AND the bits, which no caller of ours may rely on). Optionally kept in a file, written
 // through at each operation, so a device survives a process restart. Node only.
 import { closeSync, existsSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { toHex } from '../../core/bytes.ts';
 import { OtaError } from '../../core/errors.ts';
 import type { Flash } from '../../platform/flash.ts';
 import { PowerCut, type PowerRail } from './power.ts';
@@ -62,7 +63,7 @@ export class NorFlash implements Flash {
     for (let at = offset; at < offset + bytes.length; at += g) {
       const granule = this.#data.subarray(at, at + g);
       if (!granule.every((b) => b === ERASED)) {
-        throw new OtaError('flash-io', `program at offset ${at}: granule not erased (reads ${hexOf(granule)}), erase sector ${Math.floor(at / this.sectorBytes)} first`);
+        throw new OtaError('flash-io', `program at offset ${at}: granule not erased (reads ${toHex(granule)}), erase sector ${Math.floor(at / this.sectorBytes)} first`);
       }
     }
     if (bytes.length === 0) return;
@@ -158,8 +159,4 @@ export class NorFlash implements Flash {
     const bytes = new Uint8Array(this.eraseCounts.buffer, index * 4, 4);
     writeSync(this.#wearFd, bytes, 0, 4, index * 4);
   }
-}
-
-function hexOf(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
