@@ -124,8 +124,7 @@ export function createDeploymentMachine(options: MachineOptions): DeploymentMach
 
   /** Stores the next state ahead of a side effect that does not return (a restart), and says so. */
   async function restarting(from: StateName, reason: string): Promise<void> {
-    advanced = await enter(next(from, 'ok'));
-    await log.save();
+    advanced = await enter(next(from, 'ok')); // enter() saves the deployment log too
     emit({ type: 'restart', deploymentId: record.deploymentId, reason });
   }
 
