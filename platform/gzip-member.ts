@@ -1,7 +1,7 @@
 // One gzip member (RFC 1952) as a streaming InflateStream: the header, the CRC-32 and ISIZE trailer
 // are parsed here, once for every board; the raw DEFLATE body (RFC 1951) goes to a decoder (fflate
 // in Node, Moddable's native inflate on devices). Runs on XS.
-import { joinBytes } from '../core/bytes.ts';
+import { joinBytes, readU32LE } from '../core/bytes.ts';
 import { crc32Update } from '../core/crc32.ts';
 import { OtaError } from '../core/errors.ts';
 import type { InflateStream } from './inflate.ts';
@@ -86,9 +86,8 @@ export class GzipMember implements InflateStream {
     if (this.#phase === 'body') out = this.#inflate(EMPTY, true, 0);
     if (this.#phase !== 'trailer') this.#fail('truncated deflate data: the final block never ended');
     if (this.#trailerLength < TRAILER_BYTES) this.#fail(`truncated gzip trailer: ${this.#trailerLength} of ${TRAILER_BYTES} bytes`);
-    const view = new DataView(this.#trailer.buffer);
-    const crc = view.getUint32(0, true);
-    const size = view.getUint32(4, true);
+    const crc = readU32LE(this.#trailer, 0);
+    const size = readU32LE(this.#trailer, 4);
     const actualCrc = (this.#crc ^ 0xffffffff) >>> 0;
     if (this.#checkCrc && crc !== actualCrc) this.#fail(`gzip trailer: CRC-32 expected 0x${hex(crc, 8)}, got 0x${hex(actualCrc, 8)}`);
     if (size !== this.#size) this.#fail(`gzip trailer: ISIZE expected ${size}, got ${this.#size}`);
