@@ -3,6 +3,7 @@
 //             peripheral), at the cost of one bridge call per update.
 //   replay  — a no-op: counts bytes and answers with the digest a recording run saw for that many
 //             bytes. It isolates the core's own cost from hashing (the budget's "no-op digest").
+import { equalBytes } from '../../../core/bytes.ts';
 import type { Digest, Sha256Factory } from '../../../platform/digest.ts';
 import type { GuestBridge, RemoteRef } from './bridge.ts';
 
@@ -55,7 +56,7 @@ export function recordingSha256(inner: Sha256Factory, into: [number, Uint8Array]
       digest(): Uint8Array {
         const out = hash.digest();
         const seen = into.find(([n]) => n === length);
-        if (seen && !sameBytes(seen[1], out)) {
+        if (seen && !equalBytes(seen[1], out)) {
           throw new RangeError(`recording digest: two inputs of ${length} bytes differ; replay cannot tell them apart`);
         }
         if (!seen) into.push([length, out]);
@@ -63,8 +64,4 @@ export function recordingSha256(inner: Sha256Factory, into: [number, Uint8Array]
       },
     };
   };
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
