@@ -8,7 +8,8 @@ import type { ServerResponse } from 'node:http';
 import type { ServerContext } from './server-context.ts';
 import type { DeviceRecord, DeviceDeploymentStatus, InventoryAttribute, LogMessage, NextRequest } from './model.ts';
 import { DEVICE_REPORTED_STATUSES } from './model.ts';
-import { HttpError, isPlainObject, jsonBody, nowIso, type Reply, type RequestContext, type Route } from './http-kit.ts';
+import { HttpError, jsonBody, nowIso, type Reply, type RequestContext, type Route } from './http-kit.ts';
+import { isObject } from '../../core/json.ts';
 import { canonicalJson, issueDeviceJwt, parseDevicePublicKey, verifyAuthSignature, verifyDeviceJwt } from './device-auth.ts';
 
 const DEPLOYMENTS = '/api/devices/v1/deployments/device/deployments';
@@ -48,7 +49,7 @@ export function deviceRoutes(ctx: ServerContext): Route[] {
 
 function authRequest(ctx: ServerContext, rc: RequestContext): Reply {
   const body = jsonBody(rc);
-  if (!isPlainObject(body)) throw new HttpError(400, 'auth request: expected a JSON object');
+  if (!isObject(body)) throw new HttpError(400, 'auth request: expected a JSON object');
   const { id_data: idData, pubkey, tenant_token: tenantToken } = body;
   if (typeof idData !== 'string' || idData === '') throw new HttpError(400, 'auth request: "id_data" must be a non-empty string');
   if (typeof pubkey !== 'string' || pubkey === '') throw new HttpError(400, 'auth request: "pubkey" must be a non-empty string');
@@ -59,7 +60,7 @@ function authRequest(ctx: ServerContext, rc: RequestContext): Reply {
   } catch {
     throw new HttpError(400, 'auth request: "id_data" is not JSON');
   }
-  if (!isPlainObject(identity)) throw new HttpError(400, 'auth request: "id_data" must hold a JSON object');
+  if (!isObject(identity)) throw new HttpError(400, 'auth request: "id_data" must hold a JSON object');
   const signature = rc.req.headers['x-men-signature'];
   if (typeof signature !== 'string' || signature === '') throw new HttpError(400, 'missing X-MEN-Signature header');
   let key;
@@ -118,12 +119,12 @@ function authenticate(ctx: ServerContext, rc: RequestContext): DeviceRecord {
 function nextRequestPost(body: unknown): NextRequest {
   // Open-source deployments binds InstalledDeviceDeployment; other top-level keys (the Go client
   // sends its provides flattened) are ignored, as Go's JSON decoder does.
-  if (!isPlainObject(body)) throw new HttpError(400, 'next: expected a JSON object');
+  if (!isObject(body)) throw new HttpError(400, 'next: expected a JSON object');
   return validNextRequest(body.artifact_name, body.device_type, body.artifact_provides ?? {});
 }
 
 function nextRequestV2(body: unknown): NextRequest {
-  if (!isPlainObject(body) || !isPlainObject(body.device_provides)) throw new HttpError(400, 'next: expected {"device_provides": {...}}');
+  if (!isObject(body) || !isObject(body.device_provides)) throw new HttpError(400, 'next: expected {"device_provides": {...}}');
   const { artifact_name, device_type, ...provides } = body.device_provides;
   return validNextRequest(artifact_name, device_type, provides);
 }
@@ -138,7 +139,7 @@ function validNextRequest(artifactName: unknown, deviceType: unknown, provides: 
       throw new HttpError(400, `next: "${field}" must be a string of 1..4096 characters, got ${JSON.stringify(value)}`);
     }
   }
-  if (!isPlainObject(provides)) throw new HttpError(400, 'next: "artifact_provides" must be an object');
+  if (!isObject(provides)) throw new HttpError(400, 'next: "artifact_provides" must be an object');
   for (const [k, v] of Object.entries(provides)) {
     if (typeof v !== 'string' || v.length < 1 || v.length > 4096) throw new HttpError(400, `next: provides "${k}" must be a string of 1..4096 characters`);
   }
@@ -165,7 +166,7 @@ function next(ctx: ServerContext, device: DeviceRecord, request: NextRequest): R
 
 function status(ctx: ServerContext, rc: RequestContext, device: DeviceRecord): Reply {
   const body = jsonBody(rc);
-  if (!isPlainObject(body)) throw new HttpError(400, 'status: expected a JSON object');
+  if (!isObject(body)) throw new HttpError(400, 'status: expected a JSON object');
   const { status: value, substate } = body;
   if (typeof value !== 'string' || !(DEVICE_REPORTED_STATUSES as readonly string[]).includes(value)) {
     throw new HttpError(400, `status: "status" must be one of ${DEVICE_REPORTED_STATUSES.join(', ')}; got ${JSON.stringify(value)}`);
@@ -179,11 +180,11 @@ function status(ctx: ServerContext, rc: RequestContext, device: DeviceRecord): R
 
 function log(ctx: ServerContext, rc: RequestContext, device: DeviceRecord): Reply {
   const body = jsonBody(rc);
-  if (!isPlainObject(body) || !Array.isArray(body.messages) || body.messages.length === 0) {
+  if (!isObject(body) || !Array.isArray(body.messages) || body.messages.length === 0) {
     throw new HttpError(400, 'log: expected {"messages": [...]} with at least one message');
   }
   const messages: LogMessage[] = body.messages.map((m: unknown, i: number) => {
-    if (!isPlainObject(m)) throw new HttpError(400, `log: messages[${i}] must be an object`);
+    if (!isObject(m)) throw new HttpError(400, `log: messages[${i}] must be an object`);
     for (const field of ['timestamp', 'level', 'message'] as const) {
       if (typeof m[field] !== 'string' || m[field] === '') throw new HttpError(400, `log: messages[${i}].${field} must be a non-empty string`);
     }
@@ -283,7 +284,7 @@ function inventory(ctx: ServerContext, rc: RequestContext, device: DeviceRecord,
   if (!Array.isArray(body)) throw new HttpError(400, 'inventory: expected a JSON array of attributes');
   const now = nowIso();
   const given: InventoryAttribute[] = body.map((a: unknown, i: number) => {
-    if (!isPlainObject(a)) throw new HttpError(400, `inventory: attribute ${i} must be an object`);
+    if (!isObject(a)) throw new HttpError(400, `inventory: attribute ${i} must be an object`);
     if (typeof a.name !== 'string' || a.name.length < 1 || a.name.length > 1024) throw new HttpError(400, `inventory: attribute ${i}: "name" must be 1..1024 characters`);
     if (!isAttributeValue(a.value)) throw new HttpError(400, `inventory: attribute "${a.name}": value must be a string, a number or an array of only strings or only numbers`);
     if (a.description !== undefined && typeof a.description !== 'string') throw new HttpError(400, `inventory: attribute "${a.name}": "description" must be a string`);
@@ -316,7 +317,7 @@ function putConfiguration(ctx: ServerContext, rc: RequestContext, device: Device
 
 /** deviceconfig's rule: a flat object, keys 1..4096 characters, string values up to 4096. */
 export function validConfiguration(body: unknown): Record<string, string> {
-  if (!isPlainObject(body)) throw new HttpError(400, 'configuration: expected a JSON object of strings');
+  if (!isObject(body)) throw new HttpError(400, 'configuration: expected a JSON object of strings');
   for (const [k, v] of Object.entries(body)) {
     if (k.length < 1 || k.length > 4096) throw new HttpError(400, `configuration: key ${JSON.stringify(k.slice(0, 40))} must be 1..4096 characters`);
     if (typeof v !== 'string' || v.length > 4096) throw new HttpError(400, `configuration: "${k}" must be a string of at most 4096 characters`);

@@ -120,10 +120,6 @@ export function jsonBody(ctx: RequestContext): unknown {
   }
 }
 
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 export function nowIso(): string {
   return new Date().toISOString();
 }

@@ -5,7 +5,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { ServerContext } from './server-context.ts';
 import type { ArtifactRecord, AuthSetStatus, DeploymentRecord, DeviceDeploymentRecord, DeviceRecord } from './model.ts';
-import { HttpError, isPlainObject, jsonBody, nowIso, type Reply, type RequestContext, type Route } from './http-kit.ts';
+import { HttpError, jsonBody, nowIso, type Reply, type RequestContext, type Route } from './http-kit.ts';
+import { isObject } from '../../core/json.ts';
 import { readArtifactFacts } from './artifact-facts.ts';
 import { writeFileDurably } from './durable-file.ts';
 import { validConfiguration } from './device-routes.ts';
@@ -144,7 +145,7 @@ function artifactJson(a: ArtifactRecord): Record<string, unknown> {
 
 function createDeployment(ctx: ServerContext, rc: RequestContext): Reply {
   const body = jsonBody(rc);
-  if (!isPlainObject(body)) throw new HttpError(400, 'deployment: expected a JSON object');
+  if (!isObject(body)) throw new HttpError(400, 'deployment: expected a JSON object');
   const { name, artifact_name: artifactName, devices, all_devices: allDevices, force_installation: force } = body;
   if (typeof name !== 'string' || name === '') throw new HttpError(400, 'deployment: "name" must be a non-empty string');
   if (typeof artifactName !== 'string' || artifactName === '') throw new HttpError(400, 'deployment: "artifact_name" must be a non-empty string');
@@ -166,7 +167,7 @@ function createDeployment(ctx: ServerContext, rc: RequestContext): Reply {
 
 function abortDeployment(ctx: ServerContext, rc: RequestContext): Reply {
   const body = jsonBody(rc);
-  if (!isPlainObject(body) || body.status !== 'aborted') throw new HttpError(400, `deployment status: expected {"status":"aborted"}`);
+  if (!isObject(body) || body.status !== 'aborted') throw new HttpError(400, `deployment status: expected {"status":"aborted"}`);
   ctx.deployments.abort(rc.params.deployment_id!);
   return { status: 204 };
 }
@@ -268,7 +269,7 @@ function listDevauthDevices(ctx: ServerContext, rc: RequestContext): Reply {
 
 function setAuthStatus(ctx: ServerContext, rc: RequestContext): Reply {
   const body = jsonBody(rc);
-  const given = isPlainObject(body) ? body.status : undefined;
+  const given = isObject(body) ? body.status : undefined;
   if (given !== 'accepted' && given !== 'rejected' && given !== 'pending') {
     throw new HttpError(400, `auth set status: expected "accepted", "rejected" or "pending", got ${JSON.stringify(given)}`);
   }
