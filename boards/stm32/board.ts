@@ -2,6 +2,7 @@
 // interface paired with its binding. Zephyr's System.restart() does nothing and there is no
 // embedded:update, so reboot and the MCUboot requests are Zephyr calls through mc/ffi.
 import FFI from 'mc/ffi';
+import { readU32LE, toHex } from '../../core/bytes.ts';
 import { createZephyrImageModule } from '../../core/modules/zephyr-image.ts';
 import type { UpdateModule } from '../../core/modules/update-module.ts';
 import type { Board } from '../../platform/board.ts';
@@ -79,7 +80,7 @@ function readResetReason(ffi: FFI): ResetReason {
   const cause = new Uint8Array(4); // uint32_t, little-endian on Cortex-M
   if ((ffi.hwinfo_get_reset_cause(cause) as number) !== 0) return 'unknown';
   ffi.hwinfo_clear_reset_cause();
-  const bits = new DataView(cause.buffer).getUint32(0, true);
+  const bits = readU32LE(cause, 0);
   for (const [bit, reason] of RESET_CAUSES) if (bits & bit) return reason;
   return 'unknown';
 }
@@ -88,5 +89,5 @@ function readDeviceId(ffi: FFI): string {
   const id = new Uint8Array(DEVICE_ID_BYTES);
   const n = ffi.hwinfo_get_device_id(id, id.length) as number;
   if (n <= 0) throw new Error(`hwinfo_get_device_id returned ${n}`);
-  return Array.from(id.subarray(0, n), (b) => b.toString(16).padStart(2, '0')).join('');
+  return toHex(id.subarray(0, n));
 }
