@@ -39,7 +39,7 @@ export function createProvidesStore(keyValue: KeyValue, codec: StateCodec): Prov
       return { artifactName: value.artifactName, provides: provides as Record<string, string> };
     },
     async commit(current, artifactName, provides, clearsProvides) {
-      const kept = clearsProvides == null ? {} : applyClearsProvides({ ...current.provides }, [...clearsProvides]);
+      const kept = clearsProvides == null ? {} : applyClearsProvides(current.provides, clearsProvides);
       const next: InstalledArtifact = { artifactName, provides: { ...kept, ...provides } };
       delete (next.provides as Record<string, string>)['artifact_name'];
       await keyValue.set(PROVIDES_KEY, frame(codec, next));
