@@ -47,6 +47,11 @@ export function xsnapWorkerPath(): string {
 
 const COMMA = 0x2c;
 const COLON = 0x3a;
+const EVALUATE = 0x65; // e
+const COMMAND = 0x3f; // ?
+const REPLY = 0x2f; // /
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 export class XsWorker {
   readonly #child: ChildProcess;
@@ -96,12 +101,12 @@ export class XsWorker {
 
   /** Runs a script (not a module) and its promise jobs to idle. Reply: the ArrayBuffer it returns, if any. */
   evaluate(script: string): Promise<CrankResult> {
-    return this.#crank(concat(new Uint8Array([0x65 /* e */]), new TextEncoder().encode(script)));
+    return this.#crank(EVALUATE, encoder.encode(script));
   }
 
   /** Calls XS's global `handleCommand(ArrayBuffer)` and runs to idle. */
   send(bytes: Uint8Array): Promise<CrankResult> {
-    return this.#crank(concat(new Uint8Array([0x3f /* ? */]), bytes));
+    return this.#crank(COMMAND, bytes);
   }
 
   /** Ends the process: nothing in the engine survives (a device reset). */
@@ -112,12 +117,12 @@ export class XsWorker {
     await exited;
   }
 
-  #crank(message: Uint8Array): Promise<CrankResult> {
+  #crank(kind: number, body: Uint8Array): Promise<CrankResult> {
     const run = this.#baton.then(async () => {
       if (this.#exited) throw this.#exited;
       const reply = await new Promise<Uint8Array>((resolve, reject) => {
         this.#pending = { resolve, reject };
-        this.#write(message);
+        this.#write(kind, body);
       });
       return decodeReply(reply);
     });
@@ -125,9 +130,15 @@ export class XsWorker {
     return run;
   }
 
-  #write(message: Uint8Array): void {
-    const head = new TextEncoder().encode(`${message.length}:`);
-    this.#toXs.write(concat(head, message, new Uint8Array([COMMA])));
+  /** One netstring `<length>:<kind><body>,`, written in pieces: the body (an artifact of MiBs, say) is not copied. */
+  #write(kind: number, body: Uint8Array): void {
+    const out = this.#toXs;
+    out.cork();
+    out.write(encoder.encode(`${body.length + 1}:`));
+    out.write(new Uint8Array([kind]));
+    out.write(body);
+    out.write(new Uint8Array([COMMA]));
+    out.uncork();
   }
 
   #onData(data: Uint8Array): void {
@@ -135,7 +146,7 @@ export class XsWorker {
     for (;;) {
       const colon = this.#input.indexOf(COLON);
       if (colon < 0) return;
-      const length = Number(new TextDecoder().decode(this.#input.subarray(0, colon)));
+      const length = Number(decoder.decode(this.#input.subarray(0, colon)));
       const end = colon + 1 + length;
       if (this.#input.length < end + 1) return;
       if (this.#input[end] !== COMMA) throw new Error(`xsnap protocol: netstring of ${length} bytes not ended by ','`);
@@ -146,13 +157,13 @@ export class XsWorker {
   }
 
   #onMessage(message: Uint8Array): void {
-    if (message[0] === 0x3f /* ? */) {
+    if (message[0] === COMMAND) {
       // XS is blocked in issueCommand until we answer; a handler failure is a harness bug, so it
       // goes back to XS as an uncaught error text rather than hanging the engine.
       void Promise.resolve()
         .then(() => this.#handler(message.subarray(1)))
         .then(
-          (reply) => this.#write(concat(new Uint8Array([0x2f /* / */]), reply)),
+          (reply) => this.#write(REPLY, reply),
           (error: unknown) => {
             this.#pending?.reject(error instanceof Error ? error : new Error(String(error)));
             this.#pending = undefined;
@@ -164,14 +175,14 @@ export class XsWorker {
     const pending = this.#pending;
     this.#pending = undefined;
     if (!pending) throw new Error(`xsnap protocol: unexpected message ${String.fromCharCode(message[0] ?? 0)}`);
-    if (message[0] === 0x21 /* ! */) pending.reject(new Error(`XS: ${new TextDecoder().decode(message.subarray(1))}`));
+    if (message[0] === 0x21 /* ! */) pending.reject(new Error(`XS: ${decoder.decode(message.subarray(1))}`));
     else pending.resolve(message);
   }
 }
 
 function decodeReply(message: Uint8Array): CrankResult {
   const separator = message.indexOf(1, 1);
-  const meter = JSON.parse(new TextDecoder().decode(message.subarray(1, separator))) as XsMeter;
+  const meter = JSON.parse(decoder.decode(message.subarray(1, separator))) as XsMeter;
   return {
     reply: message.slice(separator + 1),
     meter: { compute: meter.compute, currentHeapCount: meter.currentHeapCount, allocate: meter.allocate },
