@@ -4,7 +4,7 @@
 // the algorithms are randomised or implementation-defined.
 import { createHash, createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { Gzip } from 'fflate';
-import { concatBytes, toBase64, toHex, utf8 } from '../core/bytes.ts';
+import { joinBytes, toBase64, toHex, utf8 } from '../core/bytes.ts';
 
 /** A payload file given whole. */
 export interface PayloadBytes {
@@ -93,7 +93,7 @@ const GZIP_PUSH_BYTES = 64 * 1024;
 export function writeArtifact(options: WriteArtifactOptions): Uint8Array {
   const parts: Uint8Array[] = [];
   writeArtifactTo(options, (chunk) => parts.push(chunk.slice()));
-  return concatBytes(...parts);
+  return joinBytes(parts);
 }
 
 /**
@@ -217,7 +217,7 @@ function buildHeaderTar(plan: Plan): Uint8Array {
   add('headers/0000/type-info', plan.typeInfo);
   if (plan.metaData !== undefined) add('headers/0000/meta-data', plan.metaData);
   parts.push(END_OF_ARCHIVE);
-  return concatBytes(...parts);
+  return joinBytes(parts);
 }
 
 function* payloadTarChunks(
@@ -350,8 +350,7 @@ function sha256Of(file: PayloadFileSource, pass: string): Uint8Array {
 }
 
 function compress(compression: 'none' | 'gzip', chunks: Iterable<Uint8Array>): Uint8Array {
-  if (compression === 'none') return concatBytes(...chunks);
-  return concatBytes(...compressChunks(chunks));
+  return joinBytes(compression === 'none' ? [...chunks] : compressChunks(chunks));
 }
 
 // One gzip member with a zero mtime and OS byte 255, like Go's compress/gzip (pgzip) header. Input
