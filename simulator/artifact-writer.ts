@@ -4,7 +4,8 @@
 // the algorithms are randomised or implementation-defined.
 import { createHash, createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { Gzip } from 'fflate';
-import { joinBytes, toBase64, toHex, utf8 } from '../core/bytes.ts';
+import { equalBytes, joinBytes, toBase64, toHex, utf8 } from '../core/bytes.ts';
+import { isObject } from '../core/json.ts';
 
 /** A payload file given whole. */
 export interface PayloadBytes {
@@ -108,8 +109,8 @@ export function writeArtifactTo(options: WriteArtifactOptions, sink: (chunk: Uin
   const mtime = options.mtime ?? Math.floor(Date.now() / 1000);
   const owner = options.owner ?? ROOT;
 
-  const digests = plan.files.map((file) => sha256Of(file, 'hashing'));
-  const headerTar = compress(compression, [buildHeaderTar(plan)]);
+  const digests = plan.files.map(sha256Of);
+  const headerTar = compress(compression, buildHeaderTar(plan));
   const headerName = `header.tar${suffix}`;
   const manifest = utf8(
     [
@@ -199,7 +200,7 @@ function planArtifact(options: WriteArtifactOptions): Plan {
 
   let metaData: string | undefined;
   if (options.metaData !== undefined) {
-    if (options.metaData === null || typeof options.metaData !== 'object' || Array.isArray(options.metaData)) {
+    if (!isObject(options.metaData)) {
       throw new TypeError(`"metaData" expected a JSON object, got ${JSON.stringify(options.metaData)}`);
     }
     metaData = goJson(options.metaData, true);
@@ -240,7 +241,7 @@ function* payloadTarChunks(
       yield chunk;
     }
     const digest = new Uint8Array(hash.digest());
-    if (written !== size || toHex(digest) !== toHex(digests[i]!)) {
+    if (written !== size || !equalBytes(digest, digests[i]!)) {
       throw new RangeError(`payload file "${file.name}": its chunks changed between passes (${written} of ${size} bytes, sha256 ${toHex(digest)})`);
     }
     if (padBytes(size) > 0) yield PADDING.subarray(0, padBytes(size));
@@ -336,7 +337,7 @@ function sha256(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(bytes).digest());
 }
 
-function sha256Of(file: PayloadFileSource, pass: string): Uint8Array {
+function sha256Of(file: PayloadFileSource): Uint8Array {
   const hash = createHash('sha256');
   let total = 0;
   for (const chunk of chunksOf(file)) {
@@ -344,13 +345,13 @@ function sha256Of(file: PayloadFileSource, pass: string): Uint8Array {
     total += chunk.length;
   }
   if (total !== sizeOf(file)) {
-    throw new RangeError(`payload file "${file.name}": "size" says ${sizeOf(file)} bytes, ${pass} its chunks gave ${total}`);
+    throw new RangeError(`payload file "${file.name}": "size" says ${sizeOf(file)} bytes, hashing its chunks gave ${total}`);
   }
   return new Uint8Array(hash.digest());
 }
 
-function compress(compression: 'none' | 'gzip', chunks: Iterable<Uint8Array>): Uint8Array {
-  return joinBytes(compression === 'none' ? [...chunks] : compressChunks(chunks));
+function compress(compression: 'none' | 'gzip', bytes: Uint8Array): Uint8Array {
+  return compression === 'none' ? bytes : joinBytes(compressChunks([bytes]));
 }
 
 // One gzip member with a zero mtime and OS byte 255, like Go's compress/gzip (pgzip) header. Input
