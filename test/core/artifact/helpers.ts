@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { createArtifactReader, type ArtifactReader, type ArtifactReaderOptions } from '../../../core/artifact/artifact-reader.ts';
 import type { ArtifactHead, ArtifactSummary, PayloadFile, PayloadSink } from '../../../core/artifact/types.ts';
 import type { OtaError } from '../../../core/errors.ts';
-import { concatBytes } from '../../../core/bytes.ts';
+import { joinBytes } from '../../../core/bytes.ts';
 import { sha256Noble } from '../../../platform/digest-noble.ts';
 import { inflateFflate } from '../../../platform/inflate-fflate.ts';
 import { verifierNoble } from '../../../platform/verifier-noble.ts';
@@ -43,7 +43,7 @@ export function recordingSink(async = false): PayloadSink & { recorded: Recorded
       return later(undefined);
     },
     close(file) {
-      recorded.files.set(file.name, concatBytes(...parts));
+      recorded.files.set(file.name, joinBytes(parts));
       recorded.events.push(`close ${file.name}`);
       current = undefined;
       return later(undefined);

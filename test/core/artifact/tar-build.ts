@@ -1,6 +1,6 @@
 // Test helper: builds small ustar archives entry by entry, and splits existing ones, so tests can
 // reorder, rename, drop or edit artifact entries. Not the writer (simulator/artifact-writer.ts).
-import { concatBytes, fromUtf8, utf8 } from '../../../core/bytes.ts';
+import { concatBytes, fromUtf8, joinBytes, utf8 } from '../../../core/bytes.ts';
 
 export interface RawEntry {
   name: string;
@@ -38,7 +38,7 @@ export function tarEntryBytes(entry: RawEntry): Uint8Array {
 }
 
 export function tarArchive(entries: RawEntry[], end = true): Uint8Array {
-  return concatBytes(...entries.map(tarEntryBytes), end ? new Uint8Array(1024) : new Uint8Array(0));
+  return joinBytes([...entries.map(tarEntryBytes), new Uint8Array(end ? 1024 : 0)]);
 }
 
 /** Splits a plain ustar archive (as mender-artifact writes it: no pax) into entries. */
