@@ -18,18 +18,16 @@ function expectType(type: unknown): asserts type is SignerKeyType {
 /** A new 32-byte secret key for `type`, from the board's random source. */
 export function generateSecretKey(type: SignerKeyType, randomBytes: (n: number) => Uint8Array): Uint8Array {
   expectType(type);
-  if (type === 'ed25519') {
-    const key = randomBytes(SECRET_KEY_BYTES);
-    if (!(key instanceof Uint8Array) || key.length !== SECRET_KEY_BYTES) {
-      throw new RangeError(`randomBytes(${SECRET_KEY_BYTES}) returned ${key instanceof Uint8Array ? key.length : typeof key} bytes`);
-    }
-    return key.slice();
+  if (type === 'ed25519') return drawRandom(randomBytes, SECRET_KEY_BYTES).slice();
+  return p256.utils.randomSecretKey(drawRandom(randomBytes, P256_SEED_BYTES));
+}
+
+function drawRandom(randomBytes: (n: number) => Uint8Array, n: number): Uint8Array {
+  const bytes = randomBytes(n);
+  if (!(bytes instanceof Uint8Array) || bytes.length !== n) {
+    throw new RangeError(`randomBytes(${n}) returned ${bytes instanceof Uint8Array ? bytes.length : typeof bytes} bytes`);
   }
-  const seed = randomBytes(P256_SEED_BYTES);
-  if (!(seed instanceof Uint8Array) || seed.length !== P256_SEED_BYTES) {
-    throw new RangeError(`randomBytes(${P256_SEED_BYTES}) returned ${seed instanceof Uint8Array ? seed.length : typeof seed} bytes`);
-  }
-  return p256.utils.randomSecretKey(seed);
+  return bytes;
 }
 
 /** A Signer over `secretKey` (32 bytes: the Ed25519 seed or the P-256 scalar). */
