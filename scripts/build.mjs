@@ -7,7 +7,7 @@
 // `buildBundles()` returns them in memory (tests and the bench call it, so nothing depends on a
 // stale dist/); `node scripts/build.mjs` also writes them to dist/ and prints their sizes.
 import { build } from 'esbuild';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -69,11 +69,9 @@ function text(result) {
   return result.outputFiles[0].text;
 }
 
-/** Export-everything entry over the modules that exist (each helper lands its own). */
+/** Export-everything entry: the core and every portable module. */
 function portableEntry() {
-  const present = PORTABLE_MODULES.filter((path) => existsSync(join(ROOT, path)));
-  const lines = ['export * from "./core/index.ts";', ...present.map((path) => `export * from "./${path}";`)];
-  return { contents: lines.join('\n'), present };
+  return ['./core/index.ts', ...PORTABLE_MODULES.map((path) => `./${path}`)].map((path) => `export * from "${path}";`).join('\n');
 }
 
 /**
@@ -88,10 +86,9 @@ export async function buildBundles() {
     external: PORTABLE_PACKAGES.map((p) => `${p}*`),
     plugins: [platformExternal],
   };
-  const entry = portableEntry();
   const portableOptions = {
     ...XS_ESBUILD_OPTIONS,
-    stdin: { contents: entry.contents, resolveDir: ROOT, sourcefile: 'portable-entry.ts', loader: 'ts' },
+    stdin: { contents: portableEntry(), resolveDir: ROOT, sourcefile: 'portable-entry.ts', loader: 'ts' },
     format: 'esm',
   };
   const [core, coreMin, portable, portableMin, xs] = await Promise.all([
@@ -110,7 +107,7 @@ export async function buildBundles() {
     portable,
     portableMin,
     xs,
-    portableModules: entry.present,
+    portableModules: PORTABLE_MODULES,
     sizes: { coreMin: bytes(coreMin), portableMin: bytes(portableMin), xs: bytes(xs) },
   };
 }
