@@ -7,7 +7,7 @@ import { parsePublicKeyPem } from '../../platform/public-key.ts';
 import type { PublicKey } from '../../platform/verifier.ts';
 import { fromBase64, fromHex, fromUtf8, utf8 } from '../../core/bytes.ts';
 import { MENDER_FIXTURES, fixture } from '../vectors.ts';
-import { tarEntry } from './tar-entry.ts';
+import { tarSplit } from '../core/artifact/tar-build.ts';
 
 const sha256 = (bytes: Uint8Array) => new Uint8Array(createHash('sha256').update(bytes).digest());
 const spki = (key: KeyObject) => parsePublicKeyPem(key.export({ type: 'spki', format: 'pem' }) as string);
@@ -26,9 +26,10 @@ describe('verifierNoble: manifest.sig of the real fixtures', () => {
     ['rootfs-gzip-signed-rsa3072.mender', 'rsa3072-public.pem'],
   ] as const) {
     it(`${file} verifies with ${pem} and fails when the manifest changes`, () => {
-      const artifact = fixture(file);
-      const manifest = tarEntry(artifact, 'manifest');
-      const signature = fromBase64(fromUtf8(tarEntry(artifact, 'manifest.sig')));
+      const entries = tarSplit(fixture(file));
+      const entry = (name: string) => entries.find((e) => e.name === name)?.data ?? expect.unreachable(`no tar entry ${name}`);
+      const manifest = entry('manifest');
+      const signature = fromBase64(fromUtf8(entry('manifest.sig')));
       const key = parsePublicKeyPem(readFileSync(resolve(MENDER_FIXTURES, pem), 'utf8'));
       const scheme = key.type === 'rsa' ? 'rsa-pkcs1-sha256' : 'ecdsa-p256-sha256';
       expect(verifierNoble.verify(scheme, key, sha256(manifest), signature)).toBe(true);
