@@ -254,8 +254,7 @@ async function streamArtifact(ctx: ServerContext, res: ServerResponse, path: str
   const startedMs = Date.now();
   for await (const piece of createReadStream(path, { start, end, highWaterMark: chunkBytes }) as AsyncIterable<Buffer>) {
     if (res.destroyed) return;
-    const chunk = Buffer.from(piece); // a copy: corruption must not touch a shared buffer
-    ctx.faults.corrupt(chunk, offset);
+    const chunk = ctx.faults.corrupt(piece, offset);
     const room = cutAfter === undefined ? chunk.length : Math.min(chunk.length, cutAfter - sent);
     if (throttle !== undefined) {
       // Pace by bytes: these bytes go out no earlier than (bytes so far) / rate after the start.

@@ -121,13 +121,20 @@ export class Faults {
     return this.throttleBytesPerSec;
   }
 
-  /** Applies the corruptions to `chunk`, which holds artifact bytes starting at `artifactOffset` (in place). */
-  corrupt(chunk: Uint8Array, artifactOffset: number): void {
+  /**
+   * `chunk` (artifact bytes from `artifactOffset`) with the corruptions applied: the chunk itself
+   * when none overlaps it, else a corrupted copy (the source buffer is never touched).
+   */
+  corrupt(chunk: Uint8Array, artifactOffset: number): Uint8Array {
+    let out = chunk;
     for (const c of this.corruptions) {
       const from = Math.max(c.offset, artifactOffset);
       const to = Math.min(c.offset + c.length, artifactOffset + chunk.length);
-      for (let at = from; at < to; at++) chunk[at - artifactOffset]! ^= c.xor;
+      if (from >= to) continue;
+      if (out === chunk) out = chunk.slice();
+      for (let at = from; at < to; at++) out[at - artifactOffset]! ^= c.xor;
     }
+    return out;
   }
 
   /** Tokens carry the epoch they were issued in; one from an earlier epoch counts as expired. */
