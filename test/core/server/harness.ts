@@ -1,14 +1,13 @@
-// Test doubles for the device API tests: an Http over node:http(s), a virtual-time Scheduler,
+// Test doubles for the device API tests: the sim board's Http (recorded), a virtual-time Scheduler,
 // an in-memory KeyValue, a System, and a scripted device-API server.
-import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { OtaError } from '../../../core/errors.ts';
 import type { Http, HttpRequest, HttpResponse } from '../../../platform/http.ts';
 import type { KeyValue } from '../../../platform/key-value.ts';
 import type { Scheduler } from '../../../platform/scheduler.ts';
 import type { LogLevel, System } from '../../../platform/system.ts';
+import { NodeHttp } from '../../../simulator/board/node-http.ts';
 
 export interface SentRequest {
   method: string;
@@ -17,54 +16,9 @@ export interface SentRequest {
   tls?: HttpRequest['tls'];
 }
 
-/** Http over node:http/https; records each request it sends. */
+/** The simulated board's Http over node:http/https (simulator/board/node-http.ts); records each request it sends. */
 export function nodeHttp(sent: SentRequest[] = []): Http & { sent: SentRequest[] } {
-  return {
-    sent,
-    request(request: HttpRequest): Promise<HttpResponse> {
-      sent.push({ method: request.method, url: request.url, headers: { ...request.headers }, tls: request.tls });
-      const url = new URL(request.url);
-      const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-      return new Promise((resolve, reject) => {
-        const headers: Record<string, string | number> = { ...request.headers };
-        if (request.body !== undefined) headers['Content-Length'] = request.body.length;
-        const req = send(url, { method: request.method, headers, ca: request.tls?.ca, servername: request.tls?.serverName, agent: false }, (res) =>
-          resolve(wrap(res)),
-        );
-        req.setTimeout(request.timeoutMs ?? 30_000, () => req.destroy(new Error('timeout')));
-        req.on('error', (error) => reject(new OtaError('network', `${request.method} ${url.host}: ${error.message}`, { cause: error })));
-        req.end(request.body === undefined ? undefined : Buffer.from(request.body));
-      });
-    },
-  };
-}
-
-function wrap(res: IncomingMessage): HttpResponse {
-  const headers = new Map<string, string>();
-  for (const [name, value] of Object.entries(res.headers)) {
-    if (value !== undefined) headers.set(name.toLowerCase(), Array.isArray(value) ? value.join(', ') : value);
-  }
-  const chunks = res[Symbol.asyncIterator]();
-  return {
-    status: res.statusCode ?? 0,
-    headers,
-    async read() {
-      try {
-        const next = await chunks.next();
-        if (next.done) {
-          if (!res.complete) throw new OtaError('network', 'connection closed before the end of the body');
-          return undefined;
-        }
-        return new Uint8Array(next.value as Buffer);
-      } catch (error) {
-        if (error instanceof OtaError) throw error;
-        throw new OtaError('network', `body: ${(error as Error).message}`, { cause: error });
-      }
-    },
-    close() {
-      res.destroy();
-    },
-  };
+  return recording(new NodeHttp(), sent);
 }
 
 /** Records each request `inner` sends (e.g. the sim board's NodeHttp). */
