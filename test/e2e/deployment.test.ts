@@ -9,6 +9,7 @@ import { tarArchive, tarSplit } from '../core/artifact/tar-build.ts';
 import { join } from 'node:path';
 import { DEVICE_TYPE, Lab } from '../../simulator/demo/lab.ts';
 import type { ClientEvent } from '../../core/client-config.ts';
+import { statuses } from './history.ts';
 
 const FINAL = new Set(['success', 'failure', 'already-installed']);
 
@@ -22,10 +23,6 @@ function augmented(artifact: Uint8Array): Uint8Array {
     : [entry],
   );
   return tarArchive(entries);
-}
-
-function statuses(history: string[]): string[] {
-  return history.map((h) => h.replace(/ \(.*\)$/, ''));
 }
 
 describe('a deployment end to end', () => {

@@ -4,13 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpMeter } from '../../simulator/demo/http-meter.ts';
 import { Lab } from '../../simulator/demo/lab.ts';
 import { prng } from '../../simulator/prng.ts';
+import { statuses } from './history.ts';
 
 const FINAL = new Set(['success', 'failure', 'already-installed']);
-
-function statuses(history: string[]): string[] {
-  return history.map((h) => h.replace(/ \(.*\)$/, ''));
-}
-
 
 describe('server abort (409) at each status report', () => {
   const meter = new HttpMeter();

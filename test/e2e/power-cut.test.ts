@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpMeter } from '../../simulator/demo/http-meter.ts';
 import { Lab } from '../../simulator/demo/lab.ts';
+import { statuses } from './history.ts';
 
 const FINAL = new Set(['success', 'failure', 'already-installed', 'aborted']);
 
@@ -47,7 +48,7 @@ describe.each(['stm32', 'esp32'] as const)('power cut at every flash operation o
       expect(lab.device.power.isCut, where).toBe(false);
       expect(boots, where).toBeGreaterThanOrEqual(2);
       const view = await lab.view(id);
-      const finals = view.history.map((h) => h.replace(/ \(.*\)$/, '')).filter((s) => FINAL.has(s));
+      const finals = statuses(view.history).filter((s) => FINAL.has(s));
       expect(finals, where).toHaveLength(1);
       const running = await lab.runningVersion(); // throws when nothing is bootable
       expect({ status: view.status, running }, where).toEqual(

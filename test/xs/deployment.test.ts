@@ -15,8 +15,7 @@ import { buildEspAppImage } from '../../simulator/esp-app-image-builder.ts';
 import { startServer } from '../../simulator/server/server.ts';
 import { firmwareBytes } from '../../simulator/xs/measure.ts';
 import { runDeviceInXs, type XsDeviceRun } from '../../simulator/xs/device.ts';
-
-const statuses = (history: string[]) => history.map((h) => h.replace(/ \(.*\)$/, ''));
+import { statuses } from '../e2e/history.ts';
 
 async function enrollInXs(lab: Lab): Promise<string> {
   let mac = '';
