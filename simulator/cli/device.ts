@@ -13,7 +13,6 @@ import { createClient, type RunOnceResult } from '../../core/client.ts';
 import { createEspOtaModule } from '../../core/modules/esp-ota.ts';
 import { createZephyrImageModule } from '../../core/modules/zephyr-image.ts';
 import type { ClientConfig } from '../../core/client-config.ts';
-import { parsePublicKeyPem } from '../../platform/public-key.ts';
 import { createCborStateCodec } from '../../platform/state-codec-cbor.ts';
 import type { PublicKey } from '../../platform/verifier.ts';
 import { SimDevice, type BootedBoard } from '../board/sim-device.ts';
@@ -22,6 +21,7 @@ import { Renderer } from '../demo/render.ts';
 import { buildEspAppImage } from '../esp-app-image-builder.ts';
 import { buildMcubootImage } from '../mcuboot-imgtool.ts';
 import { SERVER_OPTIONS, readCa, requireServer } from './server-flags.ts';
+import { readPublicKeyFlag } from './key-flag.ts';
 
 const DEFAULT_POLL_SECONDS = 30;
 
@@ -43,14 +43,6 @@ interface DeviceArgs {
   allowHttp: boolean;
   once: boolean;
   pollSeconds: number;
-}
-
-function readKey(path: string, flag: string): PublicKey {
-  try {
-    return parsePublicKeyPem(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new Error(`${flag} ${path}: ${(error as Error).message}`);
-  }
 }
 
 function parse(argv: string[]): DeviceArgs | 'help' {
@@ -85,8 +77,8 @@ function parse(argv: string[]): DeviceArgs | 'help' {
     board,
     deviceType: values['device-type'] ?? `ota-mcu-sim-${board}`,
     image: values.image === undefined ? undefined : new Uint8Array(readFileSync(values.image)),
-    bootKey: values['boot-key'] === undefined ? undefined : readKey(values['boot-key'], '--boot-key'),
-    artifactKey: values['artifact-key'] === undefined ? undefined : readKey(values['artifact-key'], '--artifact-key'),
+    bootKey: values['boot-key'] === undefined ? undefined : readPublicKeyFlag('--boot-key', values['boot-key']),
+    artifactKey: values['artifact-key'] === undefined ? undefined : readPublicKeyFlag('--artifact-key', values['artifact-key']),
     tenantToken: values['tenant-token'],
     ca: readCa(values),
     allowHttp: values['allow-http'] === true,

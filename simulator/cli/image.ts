@@ -2,16 +2,15 @@
 // bootloader would (header, SHA256 TLV, KEYHASH and signature under --key) and, when the file is
 // padded to a slot, reads its trailer. Exit 0 only when valid (and signed by the key when given).
 import { open } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isOtaError } from '../../core/errors.ts';
 import { equalBytes } from '../../core/bytes.ts';
 import { McubootImageVerifier, type McubootVerdict } from '../../platform/mcuboot-image.ts';
 import { bootMagic, parseTrailer, trailerLayout, type FlagState } from '../../platform/mcuboot-trailer.ts';
-import { parsePublicKeyPem } from '../../platform/public-key.ts';
 import { sha256Noble } from '../../platform/digest-noble.ts';
 import { verifierNoble } from '../../platform/verifier-noble.ts';
 import type { PublicKey } from '../../platform/verifier.ts';
+import { readPublicKeyFlag } from './key-flag.ts';
 
 const USAGE = 'usage: ota-mcu image IMAGE [--key PUBLIC.pem] [--json] [--align N]\n';
 const READ_CHUNK_BYTES = 64 * 1024;
@@ -44,7 +43,7 @@ export async function run(argv: string[]): Promise<number> {
     if (positionals.length !== 1) throw new Error(`expected one IMAGE, got ${positionals.length}`);
     const align = values.align === undefined ? undefined : Number(values.align);
     if (align !== undefined && ![1, 2, 4, 8, 16, 32].includes(align)) throw new Error(`--align expected 1, 2, 4, 8, 16 or 32, got ${values.align}`);
-    const key = values.key === undefined ? undefined : readKey(values.key);
+    const key = values.key === undefined ? undefined : readPublicKeyFlag('--key', values.key);
     const path = positionals[0]!;
 
     const { verdict, tail, fileBytes } = await checkImageFile(path, key);
@@ -123,10 +122,3 @@ function humanSummary(facts: ImageJson, withKey: boolean): string {
   return `${lines.join('\n')}\n`;
 }
 
-function readKey(path: string): PublicKey {
-  try {
-    return parsePublicKeyPem(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new Error(`--key ${path}: ${(error as Error).message.split('\n')[0]}`);
-  }
-}

@@ -1,17 +1,16 @@
 // `ota-mcu inspect ARTIFACT [--key PUBLIC.pem] [--json]`: streams the file through the artifact
 // reader (structure, every checksum, the signature) and prints its facts.
 import { open } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createArtifactReader } from '../../core/artifact/artifact-reader.ts';
 import type { ArtifactSummary, PayloadSink } from '../../core/artifact/types.ts';
 import { isOtaError } from '../../core/errors.ts';
 import { toHex } from '../../core/bytes.ts';
 import type { PublicKey } from '../../platform/verifier.ts';
-import { parsePublicKeyPem } from '../../platform/public-key.ts';
 import { sha256Noble } from '../../platform/digest-noble.ts';
 import { inflateFflate } from '../../platform/inflate-fflate.ts';
 import { verifierNoble } from '../../platform/verifier-noble.ts';
+import { readPublicKeyFlag } from './key-flag.ts';
 
 const USAGE = 'usage: ota-mcu inspect ARTIFACT [--key PUBLIC.pem] [--json]\n';
 const READ_CHUNK_BYTES = 64 * 1024;
@@ -53,7 +52,7 @@ export async function run(argv: string[]): Promise<number> {
     if (positionals.length !== 1) throw new Error(`expected one ARTIFACT, got ${positionals.length}`);
     json = values.json ?? false;
     const path = positionals[0]!;
-    const key = values.key === undefined ? undefined : readKey(values.key);
+    const key = values.key === undefined ? undefined : readPublicKeyFlag('--key', values.key);
 
     let summary: ArtifactSummary;
     let signature: Signature;
@@ -104,14 +103,6 @@ export async function readArtifactFile(path: string, key: PublicKey | undefined)
     await file.close();
   }
   return reader.end();
-}
-
-function readKey(path: string): PublicKey {
-  try {
-    return parsePublicKeyPem(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new Error(`--key ${path}: ${(error as Error).message}`);
-  }
 }
 
 function describe(error: unknown): string {
