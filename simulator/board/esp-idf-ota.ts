@@ -227,7 +227,7 @@ export async function bootEspIdf(options: { otadata: Flash; slots: readonly [Fla
       continue;
     }
     // With both entries empty or corrupt, the bootloader records what it booted (set_actual_ota_seq).
-    if (active === -1 && entries.every((e) => e.seq === EMPTY_SEQ || e.crc !== otaSeqCrc(e.seq))) {
+    if (active === -1 && !entries.some(isEntryIntact)) {
       await otadata.write(0, slot + 1, OtaState.VALID);
     }
     return { slot, version: check.version!, aborted };
