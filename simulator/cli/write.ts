@@ -2,6 +2,7 @@
 import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
+import { isObject } from '../../core/json.ts';
 import { writeArtifactTo, type PayloadStream } from '../artifact-writer.ts';
 
 const USAGE = `usage: ota-mcu write module-image -o OUT -n NAME -t DEVICE_TYPE [-t …] -T TYPE [-f FILE]…
@@ -125,10 +126,10 @@ function readMetaData(path: string): Record<string, unknown> {
   } catch (error) {
     throw new Error(`--meta-data ${path}: ${(error as Error).message}`);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+  if (!isObject(parsed)) {
     throw new Error(`--meta-data ${path}: expected a JSON object, got ${Array.isArray(parsed) ? 'an array' : JSON.stringify(parsed)}`);
   }
-  return parsed as Record<string, unknown>;
+  return parsed;
 }
 
 // Payload files are read in 64 KiB chunks on each of the writer's two passes, never whole.
