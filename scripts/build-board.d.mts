@@ -1,5 +1,9 @@
 // Types for scripts/build-board.mjs (plain JS so that `node scripts/build-board.mjs` runs without a loader).
-export declare const BOARDS: string[];
+import type { Plugin } from 'esbuild';
+import type { BoardDescription } from './boards.mjs';
 export declare const MODDABLE_MODULES: RegExp;
+export declare const BOARD_DESCRIPTION_MODULE: string;
+export declare function runtimeDescription(board: BoardDescription): Record<string, unknown>;
+export declare function boardDescriptionPlugin(board: BoardDescription): Plugin;
 export declare function bundleBoard(board: string): Promise<string>;
 export declare function buildBoard(board: string, outDir?: string): Promise<{ outDir: string; files: string[]; bundleBytes: number }>;

@@ -1,27 +1,27 @@
-// Builds the folder a Moddable user hands to mcconfig for one board port:
-//   dist/boards/<board>/ota-mcu.js            the app: boards/<board>/main.ts and everything it imports
-//                                             (core, platform, portable crypto), one ESM module that
-//                                             imports only Moddable modules (esbuild, es2022)
-//   dist/boards/<board>/manifest.json          the board's manifest, including ./manifest_moddable.json
-//   dist/boards/<board>/manifest_moddable.json the shared Moddable manifest (boards/_moddable)
+// Builds the folder a Moddable user hands to mcconfig for one board (boards/<board>/board.json):
+//   dist/boards/<board>/ota-mcu.js             the app: its family's main.ts and everything it imports
+//                                              (core, platform, portable crypto, the board description),
+//                                              one ESM module that imports only Moddable modules
+//   dist/boards/<board>/manifest.json          the board's manifest (creation, config, platforms),
+//                                              including ./manifest_family.json
+//   dist/boards/<board>/manifest_family.json   its family's manifest (ffi, natives, build settings),
+//                                              including ./manifest_moddable.json
+//   dist/boards/<board>/manifest_moddable.json the manifest every Moddable board shares (boards/_moddable)
 //   dist/boards/<board>/settings.example.json  every setting main.ts reads from mc/config
-//   plus the board's native pieces (ESP32: ota-state.c, partitions.csv, sdkconfig/).
-// Usage: node scripts/build-board.mjs esp32|stm32 [outDir]
+//   plus the family's native pieces (C wrappers, partition table, sdkconfig) and the board's own.
+// Usage: node scripts/build-board.mjs <board> [outDir]
 import { build } from 'esbuild';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { BOARDS_DIR, listBoards, readBoard } from './boards.mjs';
 import { XS_ESBUILD_OPTIONS } from './build.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-export const BOARDS = ['esp32', 'stm32'];
-
-/** Module specifiers the Moddable runtime resolves from the manifests; everything else is bundled. */
+/** The Moddable module specifiers a board bundle may import: the runtime resolves them from the manifests. */
 export const MODDABLE_MODULES = /^(embedded:.+|timer|time|crypt|inflate|mc\/ffi|mc\/config|text\/decoder|text\/encoder)$/;
 
-/** Files copied next to the bundle, per board. */
-const NATIVE_FILES = { esp32: ['ota-state.c', 'partitions.csv', 'sdkconfig'], stm32: [] };
+/** The specifier under which a family's code reads its board's description. */
+export const BOARD_DESCRIPTION_MODULE = 'ota-mcu:board-description';
 
 const SETTINGS_EXAMPLE = {
   serverUrl: 'https://hosted.mender.io',
@@ -35,23 +35,35 @@ const SETTINGS_EXAMPLE = {
   keyValuePath: 'ota-mcu',
 };
 
-const BOARD_SETTINGS = {
-  esp32: {},
-  stm32: {
-    bootKeyPem: '-----BEGIN PUBLIC KEY-----\n<the imgtool key MCUboot is built with>\n-----END PUBLIC KEY-----\n',
-    primaryLabel: 'image-0',
-    secondaryLabel: 'image-1',
-  },
-};
+/** The part of a description the firmware reads at run time (types/board-description.d.ts). */
+export function runtimeDescription(board) {
+  const { name, family, soc, payloadType, deviceIdBytes, flash } = board;
+  return { name, family, soc, payloadType, ...(deviceIdBytes !== undefined ? { deviceIdBytes } : {}), flash };
+}
 
-/** The app bundle for `board` (ESM text), Moddable modules left as imports. */
-export async function bundleBoard(board) {
-  if (!BOARDS.includes(board)) throw new TypeError(`board expected one of ${BOARDS.join(', ')}, got ${JSON.stringify(board)}`);
+/** An esbuild plugin that resolves `ota-mcu:board-description` to `board`'s run-time description. */
+export function boardDescriptionPlugin(board) {
+  const { flash, ...rest } = runtimeDescription(board);
+  // Frozen, flash included: preloaded, it is constant data in flash (no RAM alias).
+  const contents = `export default Object.freeze({ ...${JSON.stringify(rest)}, flash: Object.freeze(${JSON.stringify(flash)}) });`;
+  return {
+    name: 'ota-mcu-board-description',
+    setup(b) {
+      b.onResolve({ filter: /^ota-mcu:board-description$/ }, () => ({ path: board.name, namespace: 'ota-mcu-board' }));
+      b.onLoad({ filter: /.*/, namespace: 'ota-mcu-board' }, () => ({ contents, loader: 'js' }));
+    },
+  };
+}
+
+/** The app bundle for `name` (ESM text), Moddable modules left as imports. */
+export async function bundleBoard(name) {
+  const board = readBoard(name);
   const result = await build({
-    entryPoints: [join(ROOT, 'boards', board, 'main.ts')],
+    entryPoints: [join(board.familyDir, 'main.ts')],
     ...XS_ESBUILD_OPTIONS,
     format: 'esm',
     plugins: [
+      boardDescriptionPlugin(board),
       {
         name: 'moddable-externals',
         setup(b) {
@@ -63,36 +75,44 @@ export async function bundleBoard(board) {
   return result.outputFiles[0].text;
 }
 
-/** Writes the mcconfig folder for `board` into `outDir`; returns the files written (relative). */
-export async function buildBoard(board, outDir = join(ROOT, 'dist', 'boards', board)) {
-  const bundle = await bundleBoard(board);
+/** Reads a manifest, with each include of `from` replaced by `to`. */
+function manifestWith(path, from, to) {
+  const manifest = JSON.parse(readFileSync(path, 'utf8'));
+  manifest.include = [manifest.include ?? []].flat().map((include) => (include === from ? to : include));
+  return `${JSON.stringify(manifest, null, '\t')}\n`;
+}
+
+/** Writes the mcconfig folder for `name` into `outDir`; returns the files written (relative). */
+export async function buildBoard(name, outDir = join(BOARDS_DIR, '..', 'dist', 'boards', name)) {
+  const board = readBoard(name);
+  const bundle = await bundleBoard(name);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const files = [];
-  const write = (name, contents) => {
-    writeFileSync(join(outDir, name), contents);
-    files.push(name);
+  const write = (file, contents) => {
+    writeFileSync(join(outDir, file), contents);
+    files.push(file);
+  };
+  const copy = (from, file) => {
+    cpSync(from, join(outDir, file), { recursive: true });
+    files.push(file);
   };
   write('ota-mcu.js', bundle);
-  const manifest = JSON.parse(readFileSync(join(ROOT, 'boards', board, 'manifest.json'), 'utf8'));
-  manifest.include = manifest.include.map((path) => (path === '../_moddable/manifest.json' ? './manifest_moddable.json' : path));
-  write('manifest.json', `${JSON.stringify(manifest, null, '\t')}\n`);
-  write('manifest_moddable.json', readFileSync(join(ROOT, 'boards', '_moddable', 'manifest.json'), 'utf8'));
-  write('settings.example.json', `${JSON.stringify({ ...SETTINGS_EXAMPLE, deviceType: manifest.config.deviceType, ...BOARD_SETTINGS[board] }, null, 2)}\n`);
-  for (const name of NATIVE_FILES[board]) {
-    const from = join(ROOT, 'boards', board, name);
-    if (!existsSync(from)) throw new Error(`boards/${board}/${name} is missing`);
-    cpSync(from, join(outDir, name), { recursive: true });
-    files.push(name);
-  }
+  write('manifest.json', manifestWith(join(board.dir, 'manifest.json'), `../_${board.family}/manifest.json`, './manifest_family.json'));
+  write('manifest_family.json', manifestWith(join(board.familyDir, 'manifest.json'), '../_moddable/manifest.json', './manifest_moddable.json'));
+  write('manifest_moddable.json', readFileSync(join(BOARDS_DIR, '_moddable', 'manifest.json'), 'utf8'));
+  write('settings.example.json', `${JSON.stringify({ ...SETTINGS_EXAMPLE, deviceType: board.deviceType, ...board.settings }, null, 2)}\n`);
+  for (const file of board.familyFiles) copy(join(board.familyDir, file), file);
+  for (const file of board.nativeFiles) copy(join(board.dir, file), file);
   return { outDir, files, bundleBytes: new TextEncoder().encode(bundle).length };
 }
 
 async function main() {
-  const [board, outDir] = process.argv.slice(2);
-  const { outDir: dir, files, bundleBytes } = await buildBoard(board, outDir ? resolve(outDir) : undefined);
+  const [name, outDir] = process.argv.slice(2);
+  if (name === undefined) throw new TypeError(`usage: build-board.mjs <board> [outDir]; boards: ${listBoards().join(', ')}`);
+  const { outDir: dir, files, bundleBytes } = await buildBoard(name, outDir ? resolve(outDir) : undefined);
   console.log(`${dir}: ${files.join(', ')} (ota-mcu.js ${bundleBytes} bytes)`);
-  console.log(`next: cd ${dir} && mcconfig -d -m -p ${board === 'esp32' ? 'esp32' : 'zephyr/nucleo_l4a6zg'} serverUrl=https://… deviceType=…`);
+  console.log(`next: cd ${dir} && mcconfig -d -m -p ${readBoard(name).mcconfigPlatform} serverUrl=https://… deviceType=…`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

@@ -4,14 +4,16 @@
 // emulate is caught, not stubbed.
 import { build, type Plugin } from 'esbuild';
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readBoard } from '../../scripts/boards.mjs';
 import { XS_ESBUILD_OPTIONS } from '../../scripts/build.mjs';
+import { boardDescriptionPlugin } from '../../scripts/build-board.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(HERE, '../..');
 
-export type ModdableBoardName = 'esp32' | 'stm32';
+/** A board of the catalogue (scripts/boards.mjs: a folder of boards/ with a board.json). */
+export type ModdableBoardName = string;
 
 /** Moddable module specifier → emulation file (a default export, as the SDK module has). */
 export const EMULATED_MODULES: Readonly<Record<string, string>> = {
@@ -37,11 +39,12 @@ const VIRTUAL_MODULES: Readonly<Record<string, string>> = {
   'text/encoder': 'export default globalThis.TextEncoder;',
 };
 
-function moddablePlugin(board: ModdableBoardName): Plugin {
+function moddablePlugin(name: ModdableBoardName): Plugin {
+  const board = readBoard(name);
   return {
     name: 'moddable-emulation',
     setup(b) {
-      b.onResolve({ filter: /^ota-mcu:board$/ }, () => ({ path: join(ROOT, 'boards', board, 'board.ts') }));
+      b.onResolve({ filter: /^ota-mcu:board$/ }, () => ({ path: join(board.familyDir, 'board.ts') }));
       b.onResolve({ filter: /^ota-mcu:ffi-declarations$/ }, () => ({ path: 'ffi-declarations', namespace: 'moddable-virtual' }));
       b.onResolve({ filter: /^[^./]/ }, (args) => {
         const file = EMULATED_MODULES[args.path];
@@ -54,7 +57,7 @@ function moddablePlugin(board: ModdableBoardName): Plugin {
       });
       b.onLoad({ filter: /.*/, namespace: 'moddable-virtual' }, (args) => {
         if (args.path === 'ffi-declarations') {
-          const manifest = JSON.parse(readFileSync(join(ROOT, 'boards', board, 'manifest.json'), 'utf8')) as { ffi?: { functions?: object } };
+          const manifest = JSON.parse(readFileSync(join(board.familyDir, 'manifest.json'), 'utf8')) as { ffi?: { functions?: object } };
           return { contents: `export const ffiDeclarations = ${JSON.stringify(manifest.ffi?.functions ?? {})};`, loader: 'js' };
         }
         return { contents: VIRTUAL_MODULES[args.path]!, loader: 'js', resolveDir: HERE };
@@ -77,7 +80,7 @@ export function moddableGuestScript(board: ModdableBoardName, entry = join(HERE,
       entryPoints: [entry],
       ...XS_ESBUILD_OPTIONS,
       format: 'iife',
-      plugins: [moddablePlugin(board)],
+      plugins: [boardDescriptionPlugin(readBoard(board)), moddablePlugin(board)],
     }).then((result) => result.outputFiles[0]!.text);
     scripts.set(key, script);
   }

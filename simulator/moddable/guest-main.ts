@@ -1,10 +1,8 @@
-// The XS guest for a Moddable board: the board's own code (boards/<name>/board.ts, unmodified),
+// The XS guest for a Moddable board: its family's code (boards/_<family>/board.ts, unmodified),
 // bundled with the emulated Moddable modules in place of the SDK's, plus the jobs the Node side
 // drives: build the board, call its interfaces (the conformance kit), run the update client.
 import { createBoard, createUpdateModules } from 'ota-mcu:board';
 import { createClient } from '../../core/client.ts';
-import { createEspOtaModule } from '../../core/modules/esp-ota.ts';
-import { createZephyrImageModule } from '../../core/modules/zephyr-image.ts';
 import type { ClientEvent } from '../../core/client-config.ts';
 import { clientConfigFrom, type BoardSettings } from '../../boards/_moddable/settings.ts';
 import type { Board } from '../../platform/board.ts';
@@ -89,8 +87,8 @@ export const guestJobs: Record<string, Job> = {
       ...(args.selfTest ? { selfTest: () => nativeAsync(undefined, 'selfTest') as Promise<boolean> } : {}),
       ...(args.events ? { onEvent: (event: ClientEvent) => bridge.notify('event', event) } : {}),
     });
-    // As each board's main.ts does: the update module of its boot chain.
-    return createClient(board, { ...config, updateModules: [board.name === 'esp32' ? createEspOtaModule() : createZephyrImageModule()] }).runOnce();
+    // As each family's main.ts does: the update module of its boot chain.
+    return createClient(board, { ...config, updateModules: createUpdateModules() }).runOnce();
   },
 };
 

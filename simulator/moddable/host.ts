@@ -20,7 +20,8 @@ import { ESP_IMAGE_MAGIC } from '../../platform/esp-app-image.ts';
 const ZEPHYR_LABELS: Record<string, string> = { 'image-0': 'primary', 'image-1': 'secondary', storage: 'nvs' };
 const ESP_ERR_OTA_ROLLBACK_FAILED = 0x1505;
 const ESP_RESET: Record<ResetReason, number> = { 'power-on': 1, software: 3, panic: 4, watchdog: 6, brownout: 9, unknown: 0 };
-const ZEPHYR_RESET: Record<ResetReason, number> = { 'power-on': 1 << 3, software: 1 << 1, watchdog: 1 << 4, brownout: 1 << 2, panic: 1 << 1, unknown: 0 };
+/** hwinfo RESET_* bits an STM32 reports (hwinfo_stm32.c; RM0433 §8.4.4): NRST comes with every internal reset, BOR with a POR. */
+const ZEPHYR_RESET: Record<ResetReason, number> = { 'power-on': (1 << 3) | (1 << 2) | 1, software: (1 << 1) | 1, watchdog: (1 << 4) | 1, brownout: (1 << 2) | 1, panic: (1 << 1) | 1, unknown: 0 };
 const ASYNC_METHODS = new Set(['httpRequest', 'timerWait', 'selfTest']);
 const INFLATE_PIECE_BYTES = 1024; // inflate.c kOutputBufferSize
 const FORMATS = ['buffer', 'string', 'uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'uint64', 'int64'];
@@ -557,9 +558,14 @@ export class ModdableHost {
           }
         case 'esp_reset_reason':
           return ESP_RESET[board.system.resetReason()];
-        case 'esp_fill_random':
-          fill(0, board.system.randomBytes(args[1] as number));
+        case 'ota_fill_random': {
+          // ota_fill_random(buffer, offset, length): buffer[offset, offset + length) from the RNG.
+          const [buffer, offset, length] = args as [Uint8Array, number, number];
+          const out = new Uint8Array(buffer);
+          out.set(board.system.randomBytes(length), offset);
+          fill(0, out);
           return undefined;
+        }
         case 'esp_read_mac': {
           const mac = (board.identity.mac ?? '').split(':').map((h) => parseInt(h, 16));
           if (mac.length !== 6 || mac.some(Number.isNaN)) return 0x102; // ESP_ERR_INVALID_ARG
@@ -591,19 +597,25 @@ export class ModdableHost {
         }
         case 'sys_reboot':
           return board.system.restart();
-        case 'sys_csrand_get':
-          fill(0, board.system.randomBytes(args[1] as number));
+        case 'ota_csrand_get': {
+          // zephyr-natives.c: sys_csrand_get(buffer + offset, length)
+          const [buffer, offset, length] = args as [Uint8Array, number, number];
+          const out = new Uint8Array(buffer);
+          out.set(board.system.randomBytes(length), offset);
+          fill(0, out);
           return 0;
-        case 'hwinfo_get_reset_cause': {
-          const cause = new Uint8Array(4);
+        }
+        case 'ota_reset_cause': {
+          const cause = new Uint8Array(args[0] as Uint8Array);
           new DataView(cause.buffer).setUint32(0, ZEPHYR_RESET[board.system.resetReason()], true);
           fill(0, cause);
           return 0;
         }
-        case 'hwinfo_clear_reset_cause':
+        case 'ota_clear_reset_cause':
           return 0;
-        case 'hwinfo_get_device_id': {
-          const id = createHash('sha256').update(JSON.stringify(board.identity)).digest().subarray(0, 12);
+        case 'ota_device_id': {
+          const length = args[1] as number;
+          const id = createHash('sha256').update(JSON.stringify(board.identity)).digest().subarray(0, Math.min(12, length));
           fill(0, new Uint8Array(id));
           return id.length;
         }

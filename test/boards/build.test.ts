@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { listBoards, readBoard } from '../../scripts/boards.mjs';
 import { buildBoard, MODDABLE_MODULES } from '../../scripts/build-board.mjs';
 
 const out = mkdtempSync(join(tmpdir(), 'ota-mcu-build-'));
@@ -30,23 +31,34 @@ const NODE_APIS: [string, RegExp][] = [
   ['eval', /new Function\s*\(|(?<![\w.$])eval\s*\(/],
 ];
 
-describe.each(['esp32', 'stm32'])('npm run build:%s', (board) => {
+it('the catalogue holds the boards package.json builds (a board left out would be tested by nothing)', () => {
+  const scripts = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')).scripts as Record<string, string>;
+  const shortcuts = Object.keys(scripts).filter((s) => s.startsWith('build:')).map((s) => s.slice('build:'.length));
+  expect(listBoards().length).toBeGreaterThanOrEqual(2);
+  expect(listBoards()).toEqual(expect.arrayContaining(shortcuts));
+});
+
+describe.each(listBoards())('npm run build:%s', (board) => {
   const dir = join(out, board);
   const built = buildBoard(board, dir);
+  const description = readBoard(board);
 
   it('writes the bundle, the manifests, the settings example and the native pieces', async () => {
     const { files } = await built;
     expect(files).toEqual(expect.arrayContaining(['ota-mcu.js', 'manifest.json', 'manifest_moddable.json', 'settings.example.json']));
     for (const file of files) expect(existsSync(join(dir, file)), file).toBe(true);
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-    expect(manifest.include).toContain('./manifest_moddable.json');
+    expect(manifest.include).toContain('./manifest_family.json');
+    const family = JSON.parse(readFileSync(join(dir, 'manifest_family.json'), 'utf8'));
+    expect(family.include).toContain('./manifest_moddable.json');
     const shared = JSON.parse(readFileSync(join(dir, 'manifest_moddable.json'), 'utf8'));
     expect(shared.modules['ota-mcu']).toBe('./ota-mcu'); // the bundle is the app's main module
     expect(shared.creation.main).toBe('ota-mcu');
-    for (const source of manifest.ffi?.sources ?? []) expect(existsSync(join(dir, source)), source).toBe(true);
+    expect(shared.preload).toContain('ota-mcu'); // code and constants in flash, not RAM
+    for (const source of [...(family.ffi?.sources ?? []), ...(manifest.zephyrOverlay ?? [])]) expect(existsSync(join(dir, source)), source).toBe(true);
     const settings = JSON.parse(readFileSync(join(dir, 'settings.example.json'), 'utf8'));
     expect(settings).toMatchObject({ serverUrl: expect.any(String), deviceType: manifest.config.deviceType });
-    if (board === 'esp32') {
+    if (description.family === 'esp-idf') {
       expect(readFileSync(join(dir, 'sdkconfig', 'sdkconfig.defaults'), 'utf8')).toMatch(/^CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE=y$/m);
       expect(readFileSync(join(dir, 'partitions.csv'), 'utf8')).toMatch(/ota_0[\s\S]*ota_1/);
     }
@@ -61,7 +73,7 @@ describe.each(['esp32', 'stm32'])('npm run build:%s', (board) => {
     expect(foreign).toEqual([]);
     expect(imports).toContain('embedded:storage/flash');
     expect(imports).toContain('mc/ffi');
-    if (board === 'esp32') expect(imports).toContain('embedded:update');
+    if (description.family === 'esp-idf') expect(imports).toContain('embedded:update');
     else expect(imports).not.toContain('embedded:update'); // Zephyr has none: the MCUboot slot is written through the flash API
   });
 

@@ -14,8 +14,6 @@ import { runModdableClient } from '../../simulator/moddable/device.ts';
 import { startServer, type RunningServer } from '../../simulator/server/server.ts';
 import { bootKeyPem, RIGS } from './rig.ts';
 
-const PAYLOAD_TYPES = { esp32: 'esp-ota', stm32: 'zephyr-image' } as const;
-
 describe.each(RIGS)('boards/$board under XS against the dev server', (rig) => {
   let dataDir: string;
   let server: RunningServer;
@@ -29,7 +27,6 @@ describe.each(RIGS)('boards/$board under XS against the dev server', (rig) => {
     ...(rig.kind === 'mcuboot' ? { bootKeyPem } : {}),
     pollIntervals: { RetryPollIntervalSeconds: 1 },
   });
-  const idKey = rig.kind === 'mcuboot' ? 'device_id' : 'mac';
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), `ota-mcu-${rig.board}-`));
@@ -47,12 +44,12 @@ describe.each(RIGS)('boards/$board under XS against the dev server', (rig) => {
     expect(first.last?.deployment).toBeUndefined();
     const all = await management.devices();
     const me = all.at(-1)!;
-    expect(Object.keys(me.identity_data)).toContain(idKey);
+    expect(Object.keys(me.identity_data)).toContain(rig.identityKey);
     const name = `${rig.board}-app-${version}`;
     const artifact = writeArtifact({
       artifactName: name,
       deviceTypes: [deviceType],
-      payloadType: PAYLOAD_TYPES[rig.board],
+      payloadType: rig.payloadType,
       compression: 'gzip',
       files: [{ name: 'app.bin', data: rig.makeImage(version, 40_000) }],
     });

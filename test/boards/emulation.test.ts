@@ -8,8 +8,8 @@ import { ModdableBoot } from '../../simulator/moddable/device.ts';
 import { RIGS } from './rig.ts';
 
 const guestEntry = join(import.meta.dirname, 'emulation-guest.ts');
-const esp32 = RIGS.find((r) => r.board === 'esp32')!;
-const stm32 = RIGS.find((r) => r.board === 'stm32')!;
+const esp32 = RIGS.find((r) => r.kind === 'esp-idf')!; // the first board of each family
+const stm32 = RIGS.find((r) => r.kind === 'mcuboot')!;
 
 type Outcome = { ok?: unknown; error?: string; message?: string; code?: string };
 
@@ -17,7 +17,7 @@ describe('Moddable emulations on the esp32 board (ESP-IDF model)', () => {
   let boot: ModdableBoot;
   const device = esp32.device({ seed: 21 });
   beforeAll(async () => {
-    boot = await ModdableBoot.start({ board: 'esp32', device, guestEntry });
+    boot = await ModdableBoot.start({ board: esp32.board, device, guestEntry });
   });
   afterAll(async () => {
     await boot?.close();
@@ -60,7 +60,7 @@ describe('Moddable emulations on the esp32 board (ESP-IDF model)', () => {
 
   it('mc/ffi: only the manifest\'s functions exist, with their arity; pointer arguments are filled', async () => {
     const r = await probe('ffi');
-    expect(r.undeclared!.ok).toBe('undefined'); // esp_restart is not in boards/esp32/manifest.json
+    expect(r.undeclared!.ok).toBe('undefined'); // esp_restart is not in boards/_esp-idf/manifest.json
     expect(r.arity).toMatchObject({ error: 'TypeError' });
     const mac = boot.booted.identity.mac!.split(':').map((h) => parseInt(h, 16));
     expect(r.mac!.ok).toEqual(mac);
@@ -87,7 +87,7 @@ describe('Moddable emulations on the esp32 board (ESP-IDF model)', () => {
 describe('the ESP32 slot writer erases ahead in 64 KiB blocks', () => {
   it('one block erase per 64 KiB, at most 4 sectors for an unaligned stretch, and the image reads back', async () => {
     const device = esp32.device({ seed: 22 });
-    const boot = await ModdableBoot.start({ board: 'esp32', device });
+    const boot = await ModdableBoot.start({ board: esp32.board, device });
     try {
       const image = esp32.makeImage('1.1.0', 150_000);
       const bc = boot.bootControl();
@@ -115,7 +115,7 @@ describe('the ESP32 slot writer erases ahead in 64 KiB blocks', () => {
 describe('Moddable emulations on the stm32 board (Zephyr, MCUboot model)', () => {
   it('flash status reports writeAlign and eraseValue (Zephyr), slots by devicetree label; no embedded:update', async () => {
     const device = stm32.device({ seed: 23 });
-    const boot = await ModdableBoot.start({ board: 'stm32', device, guestEntry });
+    const boot = await ModdableBoot.start({ board: stm32.board, device, guestEntry });
     try {
       expect(boot.info.flash.secondary).toEqual({ byteLength: 128 * 1024, sectorBytes: 2048, writeGranule: 8, erasedByte: 0xff });
       expect(boot.host.partitions.map((p) => p.name)).toEqual(['image-0', 'image-1']);

@@ -1,11 +1,12 @@
-// Shared set-up for the board ports under XS: a simulated device of the board's kind, its first
-// image, and images to update to (ESP-IDF app images for esp32, signed MCUboot images for stm32).
+// Shared set-up for the board ports under XS, one rig per board of the catalogue (boards/*/board.json):
+// a simulated device of the board's kind, its first image, and images to update to (ESP-IDF app
+// images for the esp-idf kind, signed MCUboot images for the mcuboot kind).
 import { generateKeyPairSync } from 'node:crypto';
 import { parsePublicKeyPem } from '../../platform/public-key.ts';
 import { buildEspAppImage } from '../../simulator/esp-app-image-builder.ts';
 import { buildMcubootImage } from '../../simulator/mcuboot-imgtool.ts';
 import { SimDevice, type SimDeviceOptions } from '../../simulator/board/sim-device.ts';
-import type { ModdableBoardName } from '../../simulator/moddable/bundle.ts';
+import { readBoards, type BoardDescription } from '../../scripts/boards.mjs';
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 export const bootKeyPrivatePem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -19,31 +20,40 @@ function payload(version: string, bytes: number): Uint8Array {
 }
 
 export interface BoardRig {
-  readonly board: ModdableBoardName;
+  readonly board: string;
+  readonly description: BoardDescription;
   readonly kind: SimDeviceOptions['kind'];
+  readonly payloadType: string;
+  /** The identity attribute the board reports by default. */
+  readonly identityKey: string;
   /** The region the flash conformance suite may erase at will. */
   readonly scratchRegion: string;
   makeImage(version: string, payloadBytes?: number): Uint8Array;
   device(options?: Partial<SimDeviceOptions>): SimDevice;
 }
 
-export const RIGS: readonly BoardRig[] = [
-  {
-    board: 'esp32',
-    kind: 'esp-idf',
-    scratchRegion: 'nextota',
-    makeImage: (version, payloadBytes = 6000) => buildEspAppImage({ version, payload: payload(version, payloadBytes) }),
-    device(options = {}) {
-      return new SimDevice({ kind: 'esp-idf', firstImage: this.makeImage('1.0.0+0'), slotBytes: 256 * 1024, seed: 7, ...options });
-    },
-  },
-  {
-    board: 'stm32',
-    kind: 'mcuboot',
+function rigFor(description: BoardDescription): BoardRig {
+  const base = { board: description.name, description, kind: description.kind, payloadType: description.payloadType };
+  if (description.kind === 'esp-idf') {
+    return {
+      ...base,
+      identityKey: 'mac',
+      scratchRegion: 'nextota',
+      makeImage: (version, payloadBytes = 6000) => buildEspAppImage({ version, payload: payload(version, payloadBytes) }),
+      device(options = {}) {
+        return new SimDevice({ kind: 'esp-idf', firstImage: this.makeImage('1.0.0+0'), slotBytes: 256 * 1024, seed: 7, ...options });
+      },
+    };
+  }
+  return {
+    ...base,
+    identityKey: 'device_id',
     scratchRegion: 'secondary',
     makeImage: (version, payloadBytes = 6000) => buildMcubootImage({ version, payload: payload(version, payloadBytes), privateKeyPem: bootKeyPrivatePem }),
     device(options = {}) {
       return new SimDevice({ kind: 'mcuboot', firstImage: this.makeImage('1.0.0+0'), bootKey: parsePublicKeyPem(bootKeyPem), slotBytes: 128 * 1024, seed: 7, ...options });
     },
-  },
-];
+  };
+}
+
+export const RIGS: readonly BoardRig[] = readBoards().map(rigFor);

@@ -17,9 +17,9 @@ describe('boards/tsconfig.json', () => {
     expect(output.trim()).toBe('');
   }, 60_000);
 
-  it('lists the boards and our ambient typings (a file left out would not be checked)', () => {
+  it('lists the families and our ambient typings (a file left out would not be checked)', () => {
     const files = execFileSync(process.execPath, [tsc, '-p', 'boards', '--listFilesOnly'], { encoding: 'utf8' }).split('\n');
-    for (const expected of ['boards/esp32/board.ts', 'boards/stm32/board.ts', 'boards/esp32/main.ts', 'boards/_moddable/http.ts', 'types/moddable/update.d.ts']) {
+    for (const expected of ['boards/_esp-idf/board.ts', 'boards/_zephyr-mcuboot/board.ts', 'boards/_esp-idf/main.ts', 'boards/_zephyr-mcuboot/main.ts', 'boards/_moddable/http.ts', 'types/moddable/update.d.ts', 'types/board-description.d.ts']) {
       expect(files.some((f) => f.endsWith(expected)), expected).toBe(true);
     }
   }, 60_000);

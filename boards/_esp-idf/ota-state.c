@@ -1,11 +1,14 @@
-// Small natives for the ESP32 port, bound through the manifest's "ffi" section: the otadata reads
-// and the one otadata write Moddable does not expose (esp_ota_get_state_partition needs pointers).
+// Small natives for the ESP-IDF family, bound through the manifest's "ffi" section: the otadata reads
+// and the one otadata write Moddable does not expose (esp_ota_get_state_partition needs pointers),
+// and the random fill with an explicit offset (a pointer argument is the start of an ArrayBuffer:
+// tools/ffi.js passes XS->toArrayBufferHandle, which ignores a view's byteOffset).
 // SPDX-License-Identifier: Apache-2.0
 #include <stdint.h>
 #include <string.h>
 #include "esp_ota_ops.h"
 #include "esp_partition.h"
 #include "esp_flash_partitions.h"
+#include "esp_random.h"
 #include "esp_rom_crc.h"
 
 static int32_t stateOf(const esp_partition_t *partition)
@@ -55,4 +58,10 @@ int32_t ota_clear_pending(void)
 		}
 	}
 	return ESP_OK;
+}
+
+// Fills buffer[offset, offset + length) from the hardware RNG (esp_fill_random).
+void ota_fill_random(uint8_t *buffer, uint32_t offset, uint32_t length)
+{
+	esp_fill_random(buffer + offset, length);
 }

@@ -10,7 +10,7 @@
 // the running app is PENDING_VERIFY and invalidates the other otadata entry; esp_ota_write checks
 // the 0xE9 magic), and complete() runs esp_ota_end — which verifies the whole image in flash — and
 // esp_ota_set_boot_partition, i.e. the otadata entry NEW that the rollback bootloader tries once.
-// Confirm, reject and the otadata reads are FFI calls (boards/esp32/ota-state.c, ESP-IDF).
+// Confirm, reject and the otadata reads are FFI calls (boards/_esp-idf/ota-state.c, ESP-IDF).
 import Update from 'embedded:update';
 import { OtaError } from '../../core/errors.ts';
 import type { BootControl, BootState, SlotWriter } from '../../platform/boot-control.ts';
@@ -37,7 +37,7 @@ const ERASE_BLOCK_BYTES = 64 * 1024;
 const MAX_UNALIGNED_SECTORS = 4;
 const PROGRAM_BYTES = 4096;
 
-/** The native calls this BootControl needs; boards/esp32/board.ts binds them through mc/ffi. */
+/** The native calls this BootControl needs; boards/_esp-idf/board.ts binds them through mc/ffi. */
 export interface EspOtaNatives {
   /** esp_ota_get_state_partition(running), or -1 when otadata has no entry for it. */
   runningState(): number;

@@ -1,7 +1,10 @@
-// The STM32 board (Moddable on Zephyr; reference NUCLEO-L4A6ZG with MCUboot): each platform
-// interface paired with its binding. Zephyr's System.restart() does nothing and there is no
-// embedded:update, so reboot and the MCUboot requests are Zephyr calls through mc/ffi.
+// A board of the Zephyr + MCUboot family (Moddable on Zephyr): each platform interface paired with
+// its binding; the board's own facts come from its description (boards/<name>/board.json).
+// Zephyr's System.restart() does nothing and there is no embedded:update, so reboot and the MCUboot
+// requests are Zephyr calls through mc/ffi; the __syscalls among them go through the C wrappers
+// of zephyr-natives.c.
 import FFI from 'mc/ffi';
+import description from 'ota-mcu:board-description';
 import { readU32LE, toHex } from '../../core/bytes.ts';
 import { createZephyrImageModule } from '../../core/modules/zephyr-image.ts';
 import type { UpdateModule } from '../../core/modules/update-module.ts';
@@ -14,41 +17,32 @@ import type { ModdableBoardConfig } from '../_moddable/settings.ts';
 import { sharedBindings } from '../_moddable/shared-bindings.ts';
 import { createModdableSystem } from '../_moddable/system.ts';
 import { createZephyrBootControl } from './boot-control-zephyr.ts';
+import { resetCauseTable, resetReasonOf } from './reset-causes.ts';
 
 /** keyValuePath: the Zephyr settings subtree; identity: default { device_id: the MCU's unique ID (hwinfo) }. */
-export interface Stm32BoardConfig extends ModdableBoardConfig {
+export interface ZephyrBoardConfig extends ModdableBoardConfig {
   /** Devicetree labels of the MCUboot slots (slot0_partition / slot1_partition). */
   readonly primaryLabel?: string;
   readonly secondaryLabel?: string;
 }
 
 const SYS_REBOOT_COLD = 1;
-const MAX_VALUE_BYTES = 1900; // one record, with its headers, fits a 2 KiB NVS sector of the settings backend
-const DEVICE_ID_BYTES = 12; // STM32 96-bit unique ID
-
-/** hwinfo reset-cause bits (zephyr/drivers/hwinfo.h), most telling first. */
-const RESET_CAUSES: readonly [number, ResetReason][] = [
-  [1 << 4, 'watchdog'], // RESET_WATCHDOG
-  [1 << 2, 'brownout'], // RESET_BROWNOUT
-  [1 << 1, 'software'], // RESET_SOFTWARE
-  [1 << 3, 'power-on'], // RESET_POR
-  [1 << 0, 'power-on'], // RESET_PIN
-];
+const MAX_VALUE_BYTES = 1900; // one record with its headers fits a 2 KiB NVS sector of the settings backend
 
 /** The payload types this board installs: 'zephyr-image' (the core itself carries no update module). */
 export function createUpdateModules(): UpdateModule[] {
   return [createZephyrImageModule()];
 }
 
-export function createBoard(config: Stm32BoardConfig = {}): Board {
+export function createBoard(config: ZephyrBoardConfig = {}): Board {
   const ffi = new FFI();
   const primary = new PartitionFlash({ path: config.primaryLabel ?? 'image-0' });
   const secondary = new PartitionFlash({ path: config.secondaryLabel ?? 'image-1' });
   const resetReason = readResetReason(ffi);
   return {
-    name: 'stm32',
+    name: description.name,
     identity: Object.freeze({ ...(config.identity ?? { device_id: readDeviceId(ffi) }) }),
-    inventory: Object.freeze({ cpu: 'stm32', bootloader: 'mcuboot', slot_bytes: secondary.byteLength, flash_sector_bytes: secondary.sectorBytes }),
+    inventory: Object.freeze({ cpu: description.soc, bootloader: 'mcuboot', slot_bytes: secondary.byteLength, flash_sector_bytes: secondary.sectorBytes }),
     ...sharedBindings(config),
     bootControl: createZephyrBootControl({
       primary,
@@ -67,7 +61,7 @@ export function createBoard(config: Stm32BoardConfig = {}): Board {
       },
       resetReason: () => resetReason,
       fillRandom(into: Uint8Array): void {
-        const rc = ffi.sys_csrand_get(into, into.length) as number;
+        const rc = ffi.ota_csrand_get(into.buffer, into.byteOffset, into.length) as number;
         if (rc !== 0) throw new Error(`sys_csrand_get returned ${rc}`);
       },
     }),
@@ -77,17 +71,16 @@ export function createBoard(config: Stm32BoardConfig = {}): Board {
 
 /** Read once per boot, then cleared, so the next boot sees only its own cause. */
 function readResetReason(ffi: FFI): ResetReason {
-  const cause = new Uint8Array(4); // uint32_t, little-endian on Cortex-M
-  if ((ffi.hwinfo_get_reset_cause(cause) as number) !== 0) return 'unknown';
-  ffi.hwinfo_clear_reset_cause();
-  const bits = readU32LE(cause, 0);
-  for (const [bit, reason] of RESET_CAUSES) if (bits & bit) return reason;
-  return 'unknown';
+  const cause = new ArrayBuffer(4); // uint32_t, little-endian on Cortex-M
+  if ((ffi.ota_reset_cause(cause) as number) !== 0) return 'unknown';
+  ffi.ota_clear_reset_cause();
+  return resetReasonOf(resetCauseTable(description.soc), readU32LE(new Uint8Array(cause), 0));
 }
 
 function readDeviceId(ffi: FFI): string {
-  const id = new Uint8Array(DEVICE_ID_BYTES);
-  const n = ffi.hwinfo_get_device_id(id, id.length) as number;
+  const bytes = description.deviceIdBytes ?? 0;
+  const id = new ArrayBuffer(bytes);
+  const n = ffi.ota_device_id(id, bytes) as number;
   if (n <= 0) throw new Error(`hwinfo_get_device_id returned ${n}`);
-  return toHex(id.subarray(0, n));
+  return toHex(new Uint8Array(id, 0, Math.min(n, bytes)));
 }

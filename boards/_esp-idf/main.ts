@@ -1,5 +1,5 @@
-// The ESP32 app's main module: settings from mc/config (manifest "config", or `key=value` on the
-// mcconfig command line), the board, and the update client running Mender's schedule.
+// The main module of an ESP-IDF family app: settings from mc/config (manifest "config", or
+// `key=value` on the mcconfig command line), the board, and the update client on Mender's schedule.
 import '../_moddable/text-globals.ts';
 import config from 'mc/config';
 import { runClient } from '../_moddable/run-client.ts';
