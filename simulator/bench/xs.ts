@@ -1,10 +1,10 @@
 // Bench section "xs": the core inside the real Moddable XS engine (xsnap-worker). Reader + SHA-256
 // throughput for a 4 MiB artifact (none, gzip) on Node and on XS; XS compute per MiB (xsnap's
 // deterministic meter) for SHA-256 alone, the pipeline with SHA-256 and with a no-op digest; XS
-// heap during full 1 MiB and 4 MiB updates; minified bundle sizes.
+// heap during full 1 MiB and 4 MiB updates.
 import type { BenchRow } from '../cli/bench.ts';
 import { XsHarness } from '../xs/harness.ts';
-import { benchArtifact, bundleSizes, firmwareBytes, MIB, readInNode, readInXs } from '../xs/measure.ts';
+import { benchArtifact, firmwareBytes, MIB, readInNode, readInXs } from '../xs/measure.ts';
 import { heapDuringUpdates } from '../xs/update-heap.ts';
 
 const PAYLOAD_BYTES = 4 * MIB;
@@ -96,14 +96,5 @@ export async function run(): Promise<BenchRow[]> {
     await harness.close();
   }
 
-  const sizes = await bundleSizes();
-  rows.push(
-    { section: SECTION, name: 'bundle: core alone, minified', values: { KiB: sizes.coreMinBytes / 1024 }, note: 'budget: core alone ≤ 48 KiB' },
-    {
-      section: SECTION,
-      name: 'bundle: core + portable crypto, inflate, CBOR, MCUboot, minified',
-      values: { KiB: sizes.portableMinBytes / 1024 },
-    },
-  );
   return rows;
 }
