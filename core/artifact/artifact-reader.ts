@@ -15,6 +15,8 @@ import type { ArtifactHead, ArtifactSummary, PayloadFile, PayloadInfo, PayloadSi
 
 /** version, manifest(-augment), manifest.sig and each JSON file of header.tar: one buffer, reused. */
 export const SMALL_ENTRY_MAX_BYTES = 64 * 1024;
+/** The small-entry buffer's first size: one tar block; it doubles as an entry needs. */
+const SMALL_ENTRY_FIRST_BYTES = 512;
 /** header.tar after inflate (scripts included): a header is a few KiB in practice. */
 export const HEADER_TAR_MAX_BYTES = 1024 * 1024;
 /** Chunk for reading stored bytes back on resume. */
@@ -136,7 +138,9 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
   const { inflate, verifier, onHead } = options;
 
   let seekTo: number | undefined;
-  const small = new Uint8Array(SMALL_ENTRY_MAX_BYTES); // 64 KiB, see SMALL_ENTRY_MAX_BYTES
+  // Grows by doubling to what the largest small entry needs (SMALL_ENTRY_MAX_BYTES at most; a real
+  // head needs 1-4 KiB), and is dropped once the payload data starts: no fixed 64 KiB for a whole update.
+  let small: Uint8Array = new Uint8Array(SMALL_ENTRY_FIRST_BYTES);
   let smallLength = 0;
   let readBack: Uint8Array | undefined; // 4 KiB (READ_BACK_BYTES), only when resuming
 
@@ -274,8 +278,16 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
   }
 
   function appendSmall(bytes: Uint8Array, where: string): void {
-    if (smallLength + bytes.length > SMALL_ENTRY_MAX_BYTES) {
+    const needed = smallLength + bytes.length;
+    if (needed > SMALL_ENTRY_MAX_BYTES) {
       throw new OtaError('artifact-unsupported', `${where}: over ${SMALL_ENTRY_MAX_BYTES} bytes`);
+    }
+    if (needed > small.length) {
+      let size = Math.max(small.length * 2, SMALL_ENTRY_FIRST_BYTES);
+      while (size < needed) size *= 2;
+      const grown = new Uint8Array(Math.min(size, SMALL_ENTRY_MAX_BYTES));
+      grown.set(small.subarray(0, smallLength));
+      small = grown;
     }
     small.set(bytes, smallLength);
     smallLength += bytes.length;
@@ -542,6 +554,7 @@ export function createArtifactReader(options: ArtifactReaderOptions): ArtifactRe
     const suffix = match[2] ?? '';
     checkCompression(entry.name, suffix);
     await emitHead();
+    small = new Uint8Array(0); // the head is read: no small entry follows the data
     const payloads = head!.payloads.length;
     if (index !== payloadIndex + 1 || index >= payloads) {
       throw outOfOrder(entry, `data/${fourDigits(payloadIndex + 1)}.tar of ${payloads} payload(s)`);

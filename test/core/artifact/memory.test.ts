@@ -14,7 +14,7 @@ import { newReader } from './helpers.ts';
 const MIB = 1024 * 1024;
 const PAYLOAD_BYTES = 64 * MIB;
 const READ_CHUNK_BYTES = 64 * 1024;
-// The reader's own fixed buffers are ~90 KiB (64 KiB small-entry buffer, tar blocks, pax buffers);
+// The reader's own buffers are a few KiB (the small-entry buffer sized to the head, tar blocks, pax buffers);
 // 2 MiB leaves room for V8's bookkeeping noise and still catches any buffer that grows with the payload.
 const RETAINED_BOUND_BYTES = 2 * MIB;
 
@@ -71,4 +71,27 @@ describe('ArtifactReader memory', () => {
     expect(summary.files[0]!.size).toBe(PAYLOAD_BYTES);
     expect(worst).toBeLessThan(RETAINED_BOUND_BYTES);
   }, 60_000);
+
+  it('a reader holds no fixed 64 KiB: the small-entry buffer grows to what the head needs', async () => {
+    // 200 readers, each fed an artifact's head up to its data: with a fixed 64 KiB small-entry
+    // buffer they would retain 12.5 MiB; sized to the head, a few hundred KiB.
+    const artifact: Uint8Array[] = [];
+    writeArtifactTo(
+      { artifactName: 'head-1', deviceTypes: ['d'], payloadType: 'single-file', compression: 'none', mtime: 0, files: [{ name: 'a.bin', data: new Uint8Array(10_000) }] },
+      (chunk) => void artifact.push(chunk.slice()),
+    );
+    const bytes = new Uint8Array(artifact.reduce((n, c) => n + c.length, 0));
+    artifact.reduce((at, c) => (bytes.set(c, at), at + c.length), 0);
+    const sink: PayloadSink = { open: () => {}, write: () => {}, close: () => {}, discard: () => {} };
+    const baseline = retained();
+    const readers = [];
+    for (let i = 0; i < 200; i++) {
+      const reader = newReader({ sink });
+      await reader.write(bytes.subarray(0, 4096)); // version, manifest and the start of header.tar
+      readers.push(reader);
+    }
+    const perReader = (retained() - baseline) / readers.length;
+    expect(readers).toHaveLength(200);
+    expect(perReader).toBeLessThan(16 * 1024);
+  });
 });
