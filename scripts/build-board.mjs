@@ -57,11 +57,21 @@ export function boardDescriptionPlugin(board) {
 
 /** The app bundle for `name` (ESM text), Moddable modules left as imports. */
 export async function bundleBoard(name) {
+  return (await bundleBoardWithImports(name)).text;
+}
+
+/**
+ * The app bundle for `name` and the Moddable module specifiers it imports, sorted. The list comes
+ * from esbuild's metafile (the imports it left external), not from scanning the text, so
+ * scripts/check-boards.mjs can check each one against the modules of a real Moddable build.
+ */
+export async function bundleBoardWithImports(name) {
   const board = readBoard(name);
   const result = await build({
     entryPoints: [join(board.familyDir, 'main.ts')],
     ...XS_ESBUILD_OPTIONS,
     format: 'esm',
+    metafile: true,
     plugins: [
       boardDescriptionPlugin(board),
       {
@@ -72,7 +82,11 @@ export async function bundleBoard(name) {
       },
     ],
   });
-  return result.outputFiles[0].text;
+  const imports = new Set();
+  for (const output of Object.values(result.metafile.outputs)) {
+    for (const imported of output.imports) if (imported.external) imports.add(imported.path);
+  }
+  return { text: result.outputFiles[0].text, imports: [...imports].sort() };
 }
 
 /** Reads a manifest, with each include of `from` replaced by `to`. */
@@ -85,7 +99,7 @@ function manifestWith(path, from, to) {
 /** Writes the mcconfig folder for `name` into `outDir`; returns the files written (relative). */
 export async function buildBoard(name, outDir = join(BOARDS_DIR, '..', 'dist', 'boards', name)) {
   const board = readBoard(name);
-  const bundle = await bundleBoard(name);
+  const { text: bundle, imports } = await bundleBoardWithImports(name);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const files = [];
@@ -104,7 +118,7 @@ export async function buildBoard(name, outDir = join(BOARDS_DIR, '..', 'dist', '
   write('settings.example.json', `${JSON.stringify({ ...SETTINGS_EXAMPLE, deviceType: board.deviceType, ...board.settings }, null, 2)}\n`);
   for (const file of board.familyFiles) copy(join(board.familyDir, file), file);
   for (const file of board.nativeFiles) copy(join(board.dir, file), file);
-  return { outDir, files, bundleBytes: new TextEncoder().encode(bundle).length };
+  return { outDir, files, bundleBytes: new TextEncoder().encode(bundle).length, imports };
 }
 
 async function main() {
