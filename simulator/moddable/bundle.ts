@@ -1,14 +1,15 @@
 // Bundles a Moddable board's code, unmodified, for the XS harness: every Moddable module it
 // imports resolves to its emulation here (simulator/moddable/*), anything else that is not a
 // relative path or a portable package fails the build — so a board importing a module we do not
-// emulate is caught, not stubbed.
+// emulate is caught, not stubbed. A module the board's manifest chain does not provide on its
+// platform fails too, emulation or not (manifest-modules.ts): on the device it would not be there.
 import { build, type Plugin } from 'esbuild';
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readBoard } from '../../scripts/boards.mjs';
 import { XS_ESBUILD_OPTIONS } from '../../scripts/build.mjs';
 import { boardDescriptionPlugin } from '../../scripts/build-board.mjs';
+import { boardModules, ffiSignaturesOf, readManifestFile, requireProvided, type ManifestReader } from './manifest-modules.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -39,14 +40,23 @@ const VIRTUAL_MODULES: Readonly<Record<string, string>> = {
   'text/encoder': 'export default globalThis.TextEncoder;',
 };
 
-function moddablePlugin(name: ModdableBoardName): Plugin {
+function moddablePlugin(name: ModdableBoardName, read: ManifestReader): Plugin {
   const board = readBoard(name);
+  const provided = boardModules(name, read);
   return {
     name: 'moddable-emulation',
     setup(b) {
       b.onResolve({ filter: /^ota-mcu:board$/ }, () => ({ path: join(board.familyDir, 'board.ts') }));
       b.onResolve({ filter: /^ota-mcu:ffi-declarations$/ }, () => ({ path: 'ffi-declarations', namespace: 'moddable-virtual' }));
       b.onResolve({ filter: /^[^./]/ }, (args) => {
+        const emulated = EMULATED_MODULES[args.path] !== undefined || VIRTUAL_MODULES[args.path] !== undefined;
+        if (emulated) {
+          try {
+            requireProvided(provided, args.path);
+          } catch (error) {
+            return { errors: [{ text: (error as Error).message }] };
+          }
+        }
         const file = EMULATED_MODULES[args.path];
         if (file !== undefined) return { path: join(HERE, file) };
         if (VIRTUAL_MODULES[args.path] !== undefined) return { path: args.path, namespace: 'moddable-virtual' };
@@ -57,8 +67,9 @@ function moddablePlugin(name: ModdableBoardName): Plugin {
       });
       b.onLoad({ filter: /.*/, namespace: 'moddable-virtual' }, (args) => {
         if (args.path === 'ffi-declarations') {
-          const manifest = JSON.parse(readFileSync(join(board.familyDir, 'manifest.json'), 'utf8')) as { ffi?: { functions?: object } };
-          return { contents: `export const ffiDeclarations = ${JSON.stringify(manifest.ffi?.functions ?? {})};`, loader: 'js' };
+          // mcconfig parses "ffi.functions" when it builds (tools/mcconfig.js:1399-1402): a type
+          // tools/ffi.js does not know fails here, not at the first call.
+          return { contents: `export const ffiSignatures = ${JSON.stringify(ffiSignaturesOf(provided))};`, loader: 'js' };
         }
         return { contents: VIRTUAL_MODULES[args.path]!, loader: 'js', resolveDir: HERE };
       });
@@ -70,19 +81,21 @@ const scripts = new Map<string, Promise<string>>();
 
 /**
  * The IIFE script for xsnap: board + emulations + guest jobs, built once per process. `entry`
- * replaces the guest entry (tests that drive the emulated modules directly).
+ * replaces the guest entry (tests that drive the emulated modules directly); `read` replaces the
+ * manifest reader (tests of a modified manifest; such builds are not cached).
  */
-export function moddableGuestScript(board: ModdableBoardName, entry = join(HERE, 'guest-main.ts')): Promise<string> {
+export function moddableGuestScript(board: ModdableBoardName, entry = join(HERE, 'guest-main.ts'), read?: ManifestReader): Promise<string> {
   const key = `${board}:${entry}`;
-  let script = scripts.get(key);
+  let script = read === undefined ? scripts.get(key) : undefined;
   if (script === undefined) {
-    script = build({
+    // the manifest walk may throw (a board whose manifests mcconfig would refuse): a rejection, not a throw
+    script = Promise.resolve().then(() => build({
       entryPoints: [entry],
       ...XS_ESBUILD_OPTIONS,
       format: 'iife',
-      plugins: [boardDescriptionPlugin(readBoard(board)), moddablePlugin(board)],
-    }).then((result) => result.outputFiles[0]!.text);
-    scripts.set(key, script);
+      plugins: [boardDescriptionPlugin(readBoard(board)), moddablePlugin(board, read ?? readManifestFile)],
+    })).then((result) => result.outputFiles[0]!.text);
+    if (read === undefined) scripts.set(key, script);
   }
   return script;
 }

@@ -13,6 +13,7 @@ import { OtaError, type OtaErrorCode } from '../../core/errors.ts';
 import { XsHarness } from '../xs/harness.ts';
 import { moddableGuestScript, type ModdableBoardName } from './bundle.ts';
 import { ModdableHost } from './host.ts';
+import { boardModules, ffiSignaturesOf } from './manifest-modules.ts';
 
 export interface ModdableBootInfo {
   readonly name: string;
@@ -56,7 +57,8 @@ export class ModdableBoot {
   static async start(options: ModdableDeviceOptions): Promise<ModdableBoot> {
     const booted = await options.device.boot();
     const config = { keyValuePath: 'ota-mcu', ...options.boardConfig };
-    const host = await ModdableHost.create({ kind: options.device.kind, board: booted, keyValuePath: String(config.keyValuePath) });
+    const ffi = ffiSignaturesOf(boardModules(options.board));
+    const host = await ModdableHost.create({ kind: options.device.kind, board: booted, keyValuePath: String(config.keyValuePath), ffi });
     const harness = await XsHarness.start({ script: await moddableGuestScript(options.board, options.guestEntry), name: `moddable-${options.board}` });
     harness.bridge.register('$moddable', host);
     try {

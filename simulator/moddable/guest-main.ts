@@ -1,6 +1,9 @@
 // The XS guest for a Moddable board: its family's code (boards/_<family>/board.ts, unmodified),
 // bundled with the emulated Moddable modules in place of the SDK's, plus the jobs the Node side
 // drives: build the board, call its interfaces (the conformance kit), run the update client.
+// First, as each family's main.ts does: the text globals through the "text/decoder" and
+// "text/encoder" modules, so a manifest chain without them fails here as on the device.
+import '../../boards/_moddable/text-globals.ts';
 import { createBoard, createUpdateModules } from 'ota-mcu:board';
 import { createClient } from '../../core/client.ts';
 import type { ClientEvent } from '../../core/client-config.ts';

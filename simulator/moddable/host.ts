@@ -15,6 +15,7 @@ import type { ResetReason } from '../../platform/system.ts';
 import { checkEspAppImage, isEntryIntact, OtaData, activeEntry, slotOfSeq, type OtaEntry } from '../board/esp-idf-ota.ts';
 import type { BootedBoard } from '../board/sim-device.ts';
 import { ESP_IMAGE_MAGIC } from '../../platform/esp-app-image.ts';
+import { toCArgument, toCResult, type FfiSignature, type FfiType } from './ffi-types.ts';
 
 /** Devicetree labels of the Zephyr board → the simulated regions. */
 const ZEPHYR_LABELS: Record<string, string> = { 'image-0': 'primary', 'image-1': 'secondary', storage: 'nvs' };
@@ -31,6 +32,14 @@ export interface ModdableHostOptions {
   readonly board: BootedBoard;
   /** The NVS namespace the simulated key-value store backs (one per device). */
   readonly keyValuePath: string;
+  /** The C prototypes of the board's FFI natives (its manifests' "ffi.functions", parsed as ffi.js does). */
+  readonly ffi: readonly FfiSignature[];
+}
+
+/** A value as the generated glue hands it to C: a scalar already of its type, a pointer the buffer's bytes. */
+function isCValue(type: FfiType, value: unknown): boolean {
+  if (type.kind === 'pointer' || type.kind === 'sized') return value instanceof Uint8Array && value.byteLength >= (type.count ?? 0) * type.bytes;
+  return Object.is(toCArgument(type, value), value);
 }
 
 /** A native failure: a plain Error with the SDK's terse text; the cause stays on the Node side. */
@@ -310,6 +319,7 @@ export class ModdableHost {
   readonly sha256 = sha256Node;
   readonly #keyValuePath: string;
   readonly #runningSlot: number;
+  readonly #ffi: ReadonlyMap<string, FfiSignature>;
   readonly #open = new Set<object>(); // network requests in flight: device time runs in real time
   #idleWaiters: (() => void)[] = [];
   readonly #cancelledTimers = new Set<number>();
@@ -321,6 +331,7 @@ export class ModdableHost {
     this.board = options.board;
     this.#keyValuePath = options.keyValuePath;
     this.#runningSlot = runningSlot;
+    this.#ffi = new Map(options.ffi.map((signature) => [signature.name, signature]));
   }
 
   static async create(options: ModdableHostOptions): Promise<ModdableHost> {
@@ -521,15 +532,22 @@ export class ModdableHost {
     else this.board.system.log('debug', text.replace(/\n$/, ''));
   }
 
-  // mc/ffi
-  async ffi(name: string, declaration: { arguments: string[]; returns: string }, args: unknown[]): Promise<{ ret: unknown; outs: (Uint8Array | undefined)[] }> {
+  // mc/ffi: the C side of the generated glue. Arguments arrive converted (mc-ffi.ts); a pointer is
+  // its ArrayBuffer's bytes from 0, and `fill` gives what the native leaves there. The result is
+  // cast to the declared C type, as the C function's return value would be.
+  async ffi(name: string, args: unknown[]): Promise<{ ret: unknown; outs: (Uint8Array | undefined)[] }> {
+    const signature = this.#ffi.get(name);
+    if (signature === undefined) throw new TypeError(`FFI ${name}: not declared in the board's manifests`);
+    signature.arguments.forEach((type, i) => {
+      if (!isCValue(type, args[i])) throw new TypeError(`FFI ${name} argument ${i}: not a ${type.declared} as the glue passes it`);
+    });
     const outs: (Uint8Array | undefined)[] = args.map(() => undefined);
     const fill = (index: number, bytes: Uint8Array): void => {
       outs[index] = bytes;
     };
     const ret = await this.#native(name, args, fill);
-    if (ret === undefined && declaration.returns !== 'void') throw new TypeError(`FFI ${name}: the simulated board has no such native`);
-    return { ret, outs };
+    if (ret === undefined && signature.returns.kind !== 'void') throw new TypeError(`FFI ${name}: the simulated board has no such native`);
+    return { ret: toCResult(signature.returns, ret), outs };
   }
 
   async #native(name: string, args: unknown[], fill: (index: number, bytes: Uint8Array) => void): Promise<number | undefined> {

@@ -1,7 +1,7 @@
-// The module the guest bundle synthesizes from the family manifest's "ffi.functions"
-// (simulator/moddable/bundle.ts): mc/ffi builds its functions from it.
+// The module the guest bundle synthesizes from the manifest chain's "ffi.functions", parsed at
+// bundle time as mcconfig parses them (simulator/moddable/bundle.ts): mc/ffi builds its functions from it.
 declare module 'ota-mcu:ffi-declarations' {
-  export const ffiDeclarations: Record<string, { arguments: string[]; returns: string }>;
+  export const ffiSignatures: readonly import('./ffi-types.ts').FfiSignature[];
 }
 
 // The board under test (its family's boards/_<family>/board.ts), chosen when the guest is bundled.
@@ -10,4 +10,15 @@ declare module 'ota-mcu:board' {
   import type { UpdateModule } from '../../core/modules/update-module.ts';
   export function createBoard(config?: Record<string, unknown>): Board;
   export function createUpdateModules(): UpdateModule[];
+}
+
+// The text codecs as the emulation provides them (bundle.ts: the engine's own globals), for the
+// guest entry that imports boards/_moddable/text-globals.ts as each family's main.ts does.
+declare module 'text/decoder' {
+  const TextDecoderModule: typeof globalThis.TextDecoder;
+  export default TextDecoderModule;
+}
+declare module 'text/encoder' {
+  const TextEncoderModule: typeof globalThis.TextEncoder;
+  export default TextEncoderModule;
 }

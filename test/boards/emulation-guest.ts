@@ -7,6 +7,7 @@ import flashStorage from '../../simulator/moddable/embedded-storage-flash.ts';
 import keyValueStorage from '../../simulator/moddable/embedded-storage-key-value.ts';
 import Update from '../../simulator/moddable/embedded-update.ts';
 import FFI from '../../simulator/moddable/mc-ffi.ts';
+import { parseFfiSignatures, toCArgument } from '../../simulator/moddable/ffi-types.ts';
 import { guestJobs } from '../../simulator/moddable/guest-main.ts';
 import { useBridge } from '../../simulator/moddable/guest-bridge.ts';
 import { createJobRunner } from '../../simulator/xs/guest/jobs.ts';
@@ -71,12 +72,49 @@ const probes: Record<string, (args: Record<string, unknown>) => Record<string, O
   },
   ffi: () => {
     const ffi = new FFI();
-    const mac = new Uint8Array(6);
+    const mac = new ArrayBuffer(6);
+    // bytes 8..13 of a 16-byte buffer: the pointer is still the buffer's byte 0 (no byteOffset in C)
+    const sub = new Uint8Array(new ArrayBuffer(16)).subarray(8, 14);
+    const random = new ArrayBuffer(12);
     return {
       undeclared: attempt(() => typeof ffi.esp_restart),
       arity: attempt(() => ffi.esp_read_mac(mac)),
-      mac: attempt(() => (ffi.esp_read_mac(mac, 0) === 0 ? Array.from(mac) : 'failed')),
+      view: attempt(() => ffi.esp_read_mac(new Uint8Array(6), 0)),
+      dataView: attempt(() => ffi.ota_fill_random(new DataView(new ArrayBuffer(8)), 0, 8)),
+      subarray: attempt(() => ffi.esp_read_mac(sub, 0)),
+      mac: attempt(() => (ffi.esp_read_mac(mac, 0) === 0 ? Array.from(new Uint8Array(mac)) : 'failed')),
+      subarrayBuffer: attempt(() => (ffi.esp_read_mac(sub.buffer, 0) === 0 ? Array.from(new Uint8Array(sub.buffer)) : 'failed')),
+      // uint32_t offset 2^32 + 4: XS->toUnsigned then (uint32_t) make it 4, so bytes 4..7 are filled
+      wrappedOffset: attempt(() => {
+        ffi.ota_fill_random(random, 2 ** 32 + 4, 4);
+        return Array.from(new Uint8Array(random), (b) => (b === 0 ? 0 : 1));
+      }),
     };
+  },
+  // The glue's conversions run in XS: each value → each C type, as XS->toInteger/toUnsigned/… and the cast.
+  ffiConversions: () => {
+    const declared = ['int8_t', 'uint8_t', 'int16_t', 'uint16_t', 'int32_t', 'uint32_t', 'float', 'int64_t', 'uint64_t', 'char*'];
+    const [signature] = parseFfiSignatures({ f: { arguments: declared, returns: 'void' } }, 'probe');
+    const values: Record<string, unknown> = { big: 0x1ff, negative: -129, wide: 70000, over32: 2 ** 32 + 5, fraction: -1.9, text: '12', bool: true, nil: null, nan: NaN, bigint: -1n, sym: Symbol('s') };
+    const outcome: Record<string, Outcome> = {};
+    for (const [label, value] of Object.entries(values)) {
+      outcome[label] = attempt(() =>
+        Object.fromEntries(
+          signature!.arguments.map((type) => {
+            try {
+              const c = toCArgument(type, value);
+              return [type.declared, typeof c === 'bigint' ? `${c}n` : Number.isNaN(c) ? 'NaN' : c];
+            } catch (error) {
+              return [type.declared, `${(error as Error).name}: ${(error as Error).message}`];
+            }
+          }),
+        ),
+      );
+    }
+    const [sized] = parseFfiSignatures({ g: { arguments: ['uint8_t[6]'] } }, 'probe');
+    outcome.sizedShort = attempt(() => toCArgument(sized!.arguments[0]!, new ArrayBuffer(4)));
+    outcome.sizedOk = attempt(() => (toCArgument(sized!.arguments[0]!, new ArrayBuffer(6)) as ArrayBuffer).byteLength);
+    return outcome;
   },
   gunzip: (args) => {
     const run = (bytes: Uint8Array, chunk: number): Outcome =>

@@ -66,6 +66,37 @@ describe('Moddable emulations on the esp32 board (ESP-IDF model)', () => {
     expect(r.mac!.ok).toEqual(mac);
   });
 
+  it('mc/ffi: a T* argument is an ArrayBuffer, nothing else (xsffi.c:32-43 → xsDataView.c:430-441), written from its byte 0', async () => {
+    const r = await probe('ffi');
+    expect(r.view).toEqual({ error: 'TypeError', message: 'not an ArrayBuffer instance' });
+    expect(r.dataView).toEqual({ error: 'TypeError', message: 'not an ArrayBuffer instance' });
+    expect(r.subarray).toEqual({ error: 'TypeError', message: 'not an ArrayBuffer instance' });
+    // subarray(8, 14).buffer: the native's pointer is byte 0 of the 16, not byte 8
+    const mac = boot.booted.identity.mac!.split(':').map((h) => parseInt(h, 16));
+    expect(r.subarrayBuffer!.ok).toEqual([...mac, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    // the uint32_t offset 2^32 + 4 reaches the native as 4: only bytes 4..7 are written
+    expect(r.wrappedOffset!.ok).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0].map((b, i) => (i >= 4 && i < 8 ? expect.any(Number) : b)));
+  });
+
+  it('mc/ffi: arguments convert as XS->toInteger/toUnsigned/toNumber/toBigInt64 do, then truncate to the C width', async () => {
+    const r = await probe('ffiConversions');
+    const row = (label: string) => r[label]!.ok as Record<string, unknown>;
+    expect(row('big')).toMatchObject({ int8_t: -1, uint8_t: 255, int16_t: 511, uint16_t: 511, int32_t: 511, uint32_t: 511, float: 511, 'char*': '511' });
+    expect(row('big').int64_t).toMatch(/^TypeError: cannot coerce number to bigint/);
+    expect(row('negative')).toMatchObject({ int8_t: 127, uint8_t: 127, int16_t: -129, uint16_t: 65407, int32_t: -129, uint32_t: 4294967167 });
+    expect(row('wide')).toMatchObject({ int8_t: 112, uint8_t: 112, int16_t: 4464, uint16_t: 4464, int32_t: 70000, uint32_t: 70000 });
+    expect(row('over32')).toMatchObject({ int8_t: 5, uint8_t: 5, int16_t: 5, uint16_t: 5, int32_t: 5, uint32_t: 5, float: 4294967296 });
+    expect(row('fraction')).toMatchObject({ int8_t: -1, uint8_t: 255, int16_t: -1, uint16_t: 65535, int32_t: -1, uint32_t: 4294967295, float: Math.fround(-1.9) });
+    expect(row('text')).toMatchObject({ int8_t: 12, uint32_t: 12, int64_t: '12n', 'char*': '12' });
+    expect(row('nil')).toMatchObject({ int8_t: 0, uint32_t: 0, 'char*': 'null' });
+    expect(row('nan')).toMatchObject({ int32_t: 0, uint32_t: 0, float: 'NaN' });
+    expect(row('bigint')).toMatchObject({ int64_t: '-1n', uint64_t: '18446744073709551615n', 'char*': '-1' });
+    expect(row('bigint').int32_t).toMatch(/^TypeError/);
+    expect(row('sym')['char*']).toMatch(/^TypeError/);
+    expect(r.sizedShort).toEqual({ error: 'RangeError', message: 'invalid buffer size 4' });
+    expect(r.sizedOk).toEqual({ ok: 6 });
+  });
+
   it('the gunzip binding over the native inflate: any chunking; ISIZE, truncation and magic failures are artifact-format; CRC-32 left to the SHA-256', async () => {
     const data = new Uint8Array(12_000).map((_, i) => (i * 31) ^ (i >> 7));
     const r = await probe('gunzip', { gzip: new Uint8Array(gzipSync(data)) });
