@@ -15,7 +15,7 @@ import Update from 'embedded:update';
 import { OtaError } from '../../core/errors.ts';
 import type { BootControl, BootState, SlotWriter } from '../../platform/boot-control.ts';
 import { ESP_APP_VERSION_END, ESP_IMAGE_MAGIC, readEspAppVersion } from '../../platform/esp-app-image.ts';
-import { checkResumeAt } from '../../platform/slot-writer.ts';
+import { openSlotWriter, type BlockErase } from '../../platform/slot-writer.ts';
 import type { PartitionFlash } from '../_moddable/flash.ts';
 
 /** esp_ota_img_states_t values the FFI helpers return (-1: no otadata entry for the partition). */
@@ -23,19 +23,19 @@ export const OTA_STATE = { NEW: 0, PENDING_VERIFY: 1, VALID: 2, INVALID: 3, ABOR
 const ESP_ERR_OTA_ROLLBACK_FAILED = 0x1505;
 
 /**
- * Longest single blocking flash call, and why. Flash erase/program stalls the CPU (the cache is off
- * during SPI flash operations), so the network stack and the task watchdog (5 s by default) wait:
+ * The slot writer's erase policy, and why: the longest single blocking flash call. Flash
+ * erase/program stalls the CPU (the cache is off during SPI flash operations), so the network stack
+ * and the task watchdog (5 s by default) wait:
  *  - one 64 KiB block erase: 150 ms typical, 2 s worst case (W25Q128JV datasheet; IDF's own driver
  *    timeout is 4.1 s). Larger ranges would be n × that in one call, so erase-ahead goes one block
  *    at a time, just before the writer reaches it;
  *  - an unaligned stretch (a resume point, the partition's tail) erases sector by sector: at most
  *    4 sectors per call = 180 ms typical, 1.6 s worst (45 / 400 ms per sector);
- *  - programming: at most 4 KiB per call = 16 pages, 6-13 ms typical, 48 ms worst (0.4-0.8 / 3 ms).
+ *  - programming: the writer programs at most one 4 KiB sector per call = 16 pages, 6-13 ms
+ *    typical, 48 ms worst (0.4-0.8 / 3 ms).
  * A TCP sender simply fills the receive window meanwhile; nothing is lost.
  */
-const ERASE_BLOCK_BYTES = 64 * 1024;
-const MAX_UNALIGNED_SECTORS = 4;
-const PROGRAM_BYTES = 4096;
+const BLOCK_ERASE: BlockErase = { blockBytes: 64 * 1024, maxSectorsPerCall: 4 };
 
 /** The native calls this BootControl needs; boards/_esp-idf/board.ts binds them through mc/ffi. */
 export interface EspOtaNatives {
@@ -93,12 +93,16 @@ class EspOtaBootControl implements BootControl {
     };
   }
 
-  openInactiveSlot(options?: { resumeAt?: number }): SlotWriter {
+  openInactiveSlot(options?: { resumeAt?: number }): Promise<SlotWriter> {
     if (this.#natives.runningState() === OTA_STATE.PENDING_VERIFY) {
       throw new OtaError('image-invalid', 'openInactiveSlot: the running app is PENDING_VERIFY: confirm or roll it back first (ESP_ERR_OTA_ROLLBACK_INVALID_STATE)');
     }
-    const flash = this.#nextota;
-    return new EraseAheadWriter(flash, checkResumeAt(flash, flash.byteLength, options?.resumeAt));
+    return openSlotWriter(this.#nextota, {
+      capacity: this.#nextota.byteLength,
+      resumeAt: options?.resumeAt,
+      magic: { byte: ESP_IMAGE_MAGIC, what: 'ESP app image magic' }, // esp_ota_write would refuse the image later
+      blockErase: BLOCK_ERASE,
+    });
   }
 
   readInactiveSlot(offset: number, into: Uint8Array): void {
@@ -154,100 +158,6 @@ class EspOtaBootControl implements BootControl {
       return call();
     } catch (error) {
       throw new OtaError('image-invalid', `${what}: embedded:update open: ${(error as Error).message}`, { cause: error });
-    }
-  }
-}
-
-/** Sequential writer into nextota: erases 64 KiB blocks just ahead of the data, buffers one granule. */
-class EraseAheadWriter implements SlotWriter {
-  readonly #flash: PartitionFlash;
-  readonly #tail: Uint8Array; // one write granule: bytes waiting for the rest of their granule
-  #tailLength = 0;
-  #offset: number;
-  #programmed: number;
-  #erasedTo: number; // bytes [resume point, #erasedTo) are erased by this writer
-  #state: 'open' | 'finished' | 'aborted' = 'open';
-
-  constructor(flash: PartitionFlash, resumeAt: number) {
-    this.#flash = flash;
-    this.#tail = new Uint8Array(flash.writeGranule);
-    this.#offset = this.#programmed = this.#erasedTo = resumeAt;
-  }
-
-  get offset(): number {
-    return this.#offset;
-  }
-
-  get durableOffset(): number {
-    return this.#programmed - (this.#programmed % this.#flash.sectorBytes);
-  }
-
-  write(bytes: Uint8Array): void {
-    if (this.#state !== 'open') throw new Error(`SlotWriter.write after ${this.#state === 'finished' ? 'finish()' : 'abort()'}`);
-    if (this.#offset + bytes.length > this.#flash.byteLength) {
-      throw new RangeError(`SlotWriter.write of ${bytes.length} bytes at offset ${this.#offset}: past the ${this.#flash.byteLength}-byte slot`);
-    }
-    if (this.#offset === 0 && bytes.length > 0 && bytes[0] !== ESP_IMAGE_MAGIC) {
-      throw new OtaError('image-invalid', `slot write at byte 0: 0x${bytes[0]!.toString(16)}, expected the app image magic 0xe9`);
-    }
-    const g = this.#tail.length;
-    let i = 0;
-    if (this.#tailLength > 0) {
-      i = Math.min(g - this.#tailLength, bytes.length);
-      this.#tail.set(bytes.subarray(0, i), this.#tailLength);
-      this.#tailLength += i;
-      if (this.#tailLength === g) {
-        this.#program(this.#tail);
-        this.#tailLength = 0;
-      }
-    }
-    const whole = bytes.length - i - ((bytes.length - i) % g);
-    if (whole > 0) this.#program(bytes.subarray(i, i + whole));
-    i += whole;
-    if (i < bytes.length) {
-      this.#tail.set(bytes.subarray(i), this.#tailLength);
-      this.#tailLength += bytes.length - i;
-    }
-    this.#offset += bytes.length;
-  }
-
-  finish(): void {
-    if (this.#state !== 'open') throw new Error(`SlotWriter.finish after ${this.#state === 'finished' ? 'finish()' : 'abort()'}`);
-    if (this.#tailLength > 0) {
-      this.#tail.fill(this.#flash.erasedByte, this.#tailLength);
-      this.#program(this.#tail);
-      this.#tailLength = 0;
-    }
-    this.#state = 'finished';
-  }
-
-  abort(): void {
-    if (this.#state !== 'open') return;
-    this.#state = 'aborted';
-    this.#flash.eraseSector(0); // no app image header: nothing bootable, esp_ota_write would refuse it
-  }
-
-  #program(bytes: Uint8Array): void {
-    for (let done = 0; done < bytes.length; ) {
-      const n = Math.min(PROGRAM_BYTES, bytes.length - done);
-      this.#eraseAhead(this.#programmed + n);
-      this.#flash.write(this.#programmed, bytes.subarray(done, done + n));
-      this.#programmed += n;
-      done += n;
-    }
-  }
-
-  /** Erases until `end` is covered: whole 64 KiB blocks where aligned, else ≤ 4 sectors per call. */
-  #eraseAhead(end: number): void {
-    const flash = this.#flash;
-    const sector = flash.sectorBytes;
-    while (this.#erasedTo < end) {
-      const from = this.#erasedTo;
-      let to: number;
-      if (from % ERASE_BLOCK_BYTES === 0 && from + ERASE_BLOCK_BYTES <= flash.byteLength) to = from + ERASE_BLOCK_BYTES;
-      else to = Math.min(flash.byteLength, from + MAX_UNALIGNED_SECTORS * sector, (Math.floor(from / ERASE_BLOCK_BYTES) + 1) * ERASE_BLOCK_BYTES);
-      flash.eraseSectors(from / sector, to / sector);
-      this.#erasedTo = to;
     }
   }
 }

@@ -75,7 +75,6 @@ class EspIdfBootControl implements BootControl {
       capacity: slot.byteLength,
       resumeAt: options?.resumeAt,
       magic: { byte: ESP_IMAGE_MAGIC, what: 'ESP app image magic' },
-      eraseHeaderAtOpen: true,
     });
   }
 
