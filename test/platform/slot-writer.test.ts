@@ -118,7 +118,7 @@ describe('openSlotWriter with block erase-ahead (the ESP32 policy: 64 KiB blocks
     const { nor, flash } = slot();
     const magic = { byte: 0xe9, what: 'ESP app image magic' };
     const writer = await openSlotWriter(flash, { capacity: 2 * SECTOR, magic, blockErase: BLOCKS });
-    const wrong = await writer.write(new Uint8Array([0x96])).catch((e: unknown) => e);
+    const wrong = await Promise.resolve().then(() => writer.write(new Uint8Array([0x96]))).catch((e: unknown) => e);
     expect(isOtaError(wrong, 'image-invalid')).toBe(true);
     expect((wrong as Error).message).toBe('slot write at byte 0: 0x96, expected 0xe9 (ESP app image magic)');
     await writer.write(new Uint8Array(SECTOR).fill(0xe9));
