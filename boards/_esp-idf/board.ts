@@ -1,18 +1,21 @@
 // A board of the ESP-IDF family (ESP32, ESP32-S3, …): each platform interface paired with its
 // Moddable binding; the board's own facts come from its description (boards/<name>/board.json).
-// Natives that Moddable does not expose go through mc/ffi (the family manifest's "ffi" section).
+// Natives that Moddable does not expose go through mc/ffi (the family manifest's "ffi" section); the
+// ESP-IDF boot control is portable (platform/boot-control-esp-ota.ts) and gets embedded:update and
+// those FFI calls here.
+import Update from 'embedded:update';
 import FFI from 'mc/ffi';
 import description from 'ota-mcu:board-description';
 import { createEspOtaModule } from '../../core/modules/esp-ota.ts';
 import type { UpdateModule } from '../../core/modules/update-module.ts';
 import type { Board } from '../../platform/board.ts';
+import { createEspOtaBootControl, type EspOtaNatives } from '../../platform/boot-control-esp-ota.ts';
 import type { ResetReason } from '../../platform/system.ts';
 import { PartitionFlash } from '../_moddable/flash.ts';
 import { StorageKeyValue } from '../_moddable/key-value.ts';
 import type { ModdableBoardConfig } from '../_moddable/settings.ts';
 import { sharedBindings } from '../_moddable/shared-bindings.ts';
 import { createModdableSystem } from '../_moddable/system.ts';
-import { createEspOtaBootControl, type EspOtaNatives } from './boot-control-esp-ota.ts';
 import { ESP_RESET_REASONS } from './reset-reasons.ts';
 
 /** keyValuePath: the NVS namespace (≤ 15 characters); identity: default { mac: the Wi-Fi station MAC }. */
@@ -29,6 +32,11 @@ export function createUpdateModules(): UpdateModule[] {
 
 export function createBoard(config: EspIdfBoardConfig = {}): Board {
   const ffi = new FFI();
+  // esp_partition_write has no alignment rule on plain flash, but with flash encryption it needs
+  // 16-byte writes, and Moddable's ESP32 status() reports no writeAlign: the description says which.
+  const writeGranule = description.flash.writeGranule;
+  const running = new PartitionFlash({ path: 'running', mode: 'r', writeGranule });
+  const nextota = new PartitionFlash({ path: 'nextota', writeGranule });
   const natives: EspOtaNatives = {
     runningState: () => ffi.ota_running_state() as number,
     runningSlot: () => ffi.ota_running_slot() as number,
@@ -36,12 +44,8 @@ export function createBoard(config: EspIdfBoardConfig = {}): Board {
     markValid: () => ffi.esp_ota_mark_app_valid_cancel_rollback() as number,
     markInvalid: () => ffi.esp_ota_mark_app_invalid_rollback() as number,
     clearPending: () => ffi.ota_clear_pending() as number,
+    openUpdate: () => Update.open({ partition: nextota.partition, mode: 'a' }),
   };
-  // esp_partition_write has no alignment rule on plain flash, but with flash encryption it needs
-  // 16-byte writes, and Moddable's ESP32 status() reports no writeAlign: the description says which.
-  const writeGranule = description.flash.writeGranule;
-  const running = new PartitionFlash({ path: 'running', mode: 'r', writeGranule });
-  const nextota = new PartitionFlash({ path: 'nextota', writeGranule });
   return {
     name: description.name,
     identity: Object.freeze({ ...(config.identity ?? { mac: readMac(ffi) }) }),

@@ -4,7 +4,7 @@
 // each is rethrown as OtaError('flash-io') naming the partition, the operation and the range.
 import flashStorage, { type Flash as Partition, type FlashStatus } from 'embedded:storage/flash';
 import { OtaError } from '../../core/errors.ts';
-import type { Flash } from '../../platform/flash.ts';
+import type { RangeEraseFlash } from '../../platform/flash.ts';
 
 export interface PartitionFlashOptions {
   /** Partition name: a DATA label, "running" or "nextota" on ESP32; a devicetree label on Zephyr. */
@@ -14,7 +14,7 @@ export interface PartitionFlashOptions {
   readonly writeGranule?: number;
 }
 
-export class PartitionFlash implements Flash {
+export class PartitionFlash implements RangeEraseFlash {
   readonly path: string;
   readonly byteLength: number;
   readonly sectorBytes: number;

@@ -14,8 +14,8 @@ import type { ResetReason } from '../../platform/system.ts';
 import type { PublicKey } from '../../platform/verifier.ts';
 import { verifierNoble } from '../../platform/verifier-noble.ts';
 import { sha256Node } from '../digest-node.ts';
-import { createEspIdfBootControl } from './boot-control-esp-idf.ts';
 import { bootEspIdf, espPartitionTable, OTADATA_SECTOR_BYTES } from './esp-idf-ota.ts';
+import { createSimEspOtaBootControl } from './esp-ota-ops.ts';
 import { NvsKeyValue } from './key-value-nvs.ts';
 import { bootMcuboot } from './mcuboot-bootloader.ts';
 import { HttpFaults, NodeHttp } from './node-http.ts';
@@ -228,7 +228,8 @@ export class SimDevice {
       const slots = [views.ota_0!, views.ota_1!] as const;
       const booted = await bootEspIdf({ otadata: views.otadata!, slots, sha256: sha256Node });
       version = booted.version;
-      bootControl = createEspIdfBootControl({ otadata: views.otadata!, slots, running: { slot: booted.slot, version }, sha256: sha256Node });
+      // The ESP32's own BootControl (platform/boot-control-esp-ota.ts), its natives over the otadata model.
+      bootControl = createSimEspOtaBootControl({ otadata: views.otadata!, slots, runningSlot: booted.slot, sha256: sha256Node });
     }
     const behaviour = this.#options.behaviours?.[version] ?? 'ok';
     const keyValue = await NvsKeyValue.open(views.nvs!);

@@ -12,9 +12,9 @@ import { readTrailer, trailerLayoutFor, writeImageOk, writeMagic, writeSwapInfo 
 import type { Flash } from '../../platform/flash.ts';
 import type { HttpResponse } from '../../platform/http.ts';
 import type { ResetReason } from '../../platform/system.ts';
-import { checkEspAppImage, isEntryIntact, OtaData, activeEntry, slotOfSeq, type OtaEntry } from '../board/esp-idf-ota.ts';
+import { isEntryIntact, OtaData, slotOfSeq, type OtaEntry } from '../board/esp-idf-ota.ts';
+import { EspOtaOps, type EspUpdater } from '../board/esp-ota-ops.ts';
 import type { BootedBoard } from '../board/sim-device.ts';
-import { ESP_IMAGE_MAGIC } from '../../platform/esp-app-image.ts';
 import { toCArgument, toCResult, type FfiSignature, type FfiType } from './ffi-types.ts';
 
 /** Devicetree labels of the Zephyr board → the simulated regions. */
@@ -108,73 +108,6 @@ class HostPartition {
 
   close(): void {
     this.closed = true;
-  }
-}
-
-/** esp_ota_begin/write/end/abort and esp_ota_set_boot_partition over the ESP-IDF model. */
-class HostUpdater {
-  #active = true;
-  #erased = 0; // bytes erased by this update (esp_ota's erased_size, for the sequential path)
-  #wrote = 0;
-
-  constructor(
-    readonly host: ModdableHost,
-    readonly partition: HostPartition,
-    readonly append: boolean,
-  ) {}
-
-  write(bytes: Uint8Array, offset?: number): void {
-    if (!this.#active) throw nativeError('already complete');
-    const flash = this.partition.flash;
-    if (this.append) {
-      if (offset !== undefined) throw nativeError('offset not allowed');
-      // esp_ota_write: the image must start with the app magic; erase the sectors the write touches.
-      if (this.#wrote === 0 && bytes[0] !== ESP_IMAGE_MAGIC) throw nativeError('write failed');
-      guard('write failed', () => {
-        const sector = flash.sectorBytes;
-        const last = Math.floor((this.#wrote + bytes.length - 1) / sector);
-        for (let s = Math.ceil(this.#wrote / sector); s <= last && bytes.length > 0; s++) {
-          void flash.eraseSector(s);
-          this.#erased = (s + 1) * sector;
-        }
-        void flash.write(this.#wrote, bytes);
-      });
-      this.#wrote += bytes.length;
-    } else {
-      if (offset === undefined || offset < 0) throw new RangeError('invalid offset');
-      if (offset === 0 && bytes[0] !== ESP_IMAGE_MAGIC) throw nativeError('write failed');
-      guard('write failed', () => void flash.write(offset, bytes));
-      this.#wrote = Math.max(this.#wrote, offset + bytes.length);
-    }
-  }
-
-  /** @internal "w" mode: esp_ota_begin erases byteLength (or the whole partition) up front. */
-  eraseUpFront(byteLength: number | undefined): void {
-    const flash = this.partition.flash;
-    const bytes = byteLength === undefined || byteLength === 0 ? flash.byteLength : Math.ceil(byteLength / flash.sectorBytes) * flash.sectorBytes;
-    guard('begin failed', () => {
-      for (let s = 0; s < bytes / flash.sectorBytes; s++) void flash.eraseSector(s);
-    });
-    this.#erased = bytes;
-  }
-
-  async complete(): Promise<void> {
-    if (!this.#active) throw nativeError('already complete');
-    this.#active = false;
-    // esp_ota_end: only valid after some data; then esp_image_verify over the partition.
-    if (this.#erased === 0 && this.#wrote === 0) throw nativeError('end failed');
-    const check = await checkEspAppImage(this.partition.flash, this.host.sha256);
-    if (check.problem !== undefined) throw nativeError('end failed');
-    try {
-      await this.host.board.bootControl.setPendingTest(); // esp_ota_set_boot_partition(nextota)
-    } catch (error) {
-      if (isOtaError(error)) throw nativeError("can't change boot partition");
-      throw error;
-    }
-  }
-
-  close(): void {
-    this.#active = false; // esp_ota_abort: nothing on flash to undo
   }
 }
 
@@ -405,21 +338,14 @@ export class ModdableHost {
     return new HostPartition(flash[region]!, region, mode === 'r', false);
   }
 
-  // embedded:update (ESP32 only, as in the SDK)
-  async updateOpen(partition: HostPartition, mode: string, byteLength: number | undefined): Promise<HostUpdater> {
+  // embedded:update (ESP32 only, as in the SDK): esp_ota_* as simulator/board/esp-ota-ops.ts models them
+  async updateOpen(partition: HostPartition, mode: string, byteLength: number | undefined): Promise<EspUpdater> {
     if (this.kind !== 'esp-idf') throw nativeError('ECMA-419 OTA Update unsupported target');
     if (partition.readOnly) throw nativeError('read-only partition');
     if (byteLength !== undefined && byteLength > partition.flash.byteLength) throw new RangeError('invalid byteLength');
-    // esp_ota_begin: not the running app; refused while it is PENDING_VERIFY; drops the inactive entry.
-    if (partition.name === `ota_${this.#runningSlot}`) throw nativeError('begin failed');
-    if ((await this.board.bootControl.state()).isTestBoot) throw nativeError('begin failed');
-    const otadata = new OtaData(this.board.flash.otadata!);
-    const entries = await otadata.read();
-    const active = activeEntry(entries);
-    if (active !== -1 && !isEmpty(entries[active ^ 1]!)) await otadata.erase(active ^ 1);
-    const updater = new HostUpdater(this, partition, mode === 'a');
-    if (mode === 'w') updater.eraseUpFront(byteLength);
-    return updater;
+    const flash = this.board.flash;
+    const ops = new EspOtaOps({ otadata: flash.otadata!, slots: [flash.ota_0!, flash.ota_1!], runningSlot: this.#runningSlot, sha256: this.sha256 });
+    return ops.openUpdate(['ota_0', 'ota_1'].indexOf(partition.name), mode === 'w' ? 'w' : 'a', byteLength);
   }
 
   // embedded:storage/key-value
@@ -656,10 +582,6 @@ export class ModdableHost {
     this.#idleWaiters = [];
     for (const wake of waiters) wake();
   }
-}
-
-function isEmpty(entry: OtaEntry): boolean {
-  return entry.seq === 0xffffffff && entry.crc === 0xffffffff;
 }
 
 function derToPem(der: Uint8Array): string {

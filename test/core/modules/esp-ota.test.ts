@@ -10,8 +10,8 @@ import { OtaError } from '../../../core/errors.ts';
 import { createEspOtaModule } from '../../../core/modules/esp-ota.ts';
 import type { ModuleDownload, UpdateModuleContext } from '../../../core/modules/update-module.ts';
 import { NorFlash } from '../../../simulator/board/nor-flash.ts';
-import { createEspIdfBootControl } from '../../../simulator/board/boot-control-esp-idf.ts';
 import { bootEspIdf } from '../../../simulator/board/esp-idf-ota.ts';
+import { createSimEspOtaBootControl } from '../../../simulator/board/esp-ota-ops.ts';
 import { buildEspAppImage } from '../../../simulator/esp-app-image-builder.ts';
 
 const SLOT_BYTES = 64 * 1024;
@@ -31,7 +31,7 @@ async function rig() {
   let bootControl: BootControl;
   const reset = async () => {
     const booted = await bootEspIdf({ otadata, slots, sha256: sha256Noble });
-    bootControl = createEspIdfBootControl({ otadata, slots, running: { slot: booted.slot, version: booted.version }, sha256: sha256Noble });
+    bootControl = createSimEspOtaBootControl({ otadata, slots, runningSlot: booted.slot, sha256: sha256Noble });
     return booted;
   };
   await reset();

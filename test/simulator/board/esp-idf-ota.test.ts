@@ -3,10 +3,10 @@ import { toHex } from '../../../core/bytes.ts';
 import { isOtaError } from '../../../core/errors.ts';
 import { sha256Noble } from '../../../platform/digest-noble.ts';
 import { readEspAppVersion } from '../../../platform/esp-app-image.ts';
-import { createEspIdfBootControl } from '../../../simulator/board/boot-control-esp-idf.ts';
 import {
   activeEntry, bootEspIdf, checkEspAppImage, decodeOtaEntry, encodeOtaEntry, OtaData, OtaState, otaSeqCrc, slotOfSeq,
 } from '../../../simulator/board/esp-idf-ota.ts';
+import { createSimEspOtaBootControl } from '../../../simulator/board/esp-ota-ops.ts';
 import { NorFlash } from '../../../simulator/board/nor-flash.ts';
 import { buildEspAppImage } from '../../../simulator/esp-app-image-builder.ts';
 
@@ -104,14 +104,14 @@ describe('ESP-IDF bootloader and BootControl, case by case', () => {
     const image = (version: string) => buildEspAppImage({ version, payload: new Uint8Array(2000).fill(version.length) });
     const seqs: [number, number][] = [];
     for (const version of ['a', 'bb', 'ccc']) {
-      const bc = createEspIdfBootControl({ otadata: r.otadata, slots: r.slots, running, sha256: sha256Noble });
+      const bc = createSimEspOtaBootControl({ otadata: r.otadata, slots: r.slots, runningSlot: running.slot, sha256: sha256Noble });
       const writer = await bc.openInactiveSlot();
       await writer.write(image(version));
       await writer.finish();
       await bc.setPendingTest();
       running = await r.boot();
       expect(running.version).toBe(version);
-      await createEspIdfBootControl({ otadata: r.otadata, slots: r.slots, running, sha256: sha256Noble }).confirm();
+      await createSimEspOtaBootControl({ otadata: r.otadata, slots: r.slots, runningSlot: running.slot, sha256: sha256Noble }).confirm();
       const entries = await r.entries();
       const active = activeEntry((await r.data.read()));
       seqs.push([active, entries[active]!.seq]);
@@ -120,21 +120,27 @@ describe('ESP-IDF bootloader and BootControl, case by case', () => {
     expect(seqs).toEqual([[1, 2], [0, 3], [1, 4]]);
   });
 
-  it('openInactiveSlot erases the entries that select the target slot (esp_ota_begin)', async () => {
+  it('esp_ota_begin runs in setPendingTest: writing the slot leaves otadata alone, then the new entry replaces the revert on record', async () => {
     const r = rig();
     await r.data.write(0, 1, OtaState.VALID);
     await r.data.write(1, 2, OtaState.ABORTED); // a revert of ota_1 is on record
-    const bc = createEspIdfBootControl({ otadata: r.otadata, slots: r.slots, running: { slot: 0, version: 'v-old' }, sha256: sha256Noble });
+    const bc = createSimEspOtaBootControl({ otadata: r.otadata, slots: r.slots, runningSlot: 0, sha256: sha256Noble });
     expect((await bc.state()).lastBootReverted).toBe(true);
-    await (await bc.openInactiveSlot()).abort();
-    expect(await r.entries()).toEqual([E(1, OtaState.VALID), EMPTY]);
+    const writer = await bc.openInactiveSlot();
+    await writer.write(buildEspAppImage({ version: 'v-next', payload: new Uint8Array(2000).fill(3) }));
+    await writer.finish();
+    expect(await r.entries()).toEqual([E(1, OtaState.VALID), E(2, OtaState.ABORTED)]);
+    await bc.setPendingTest(); // begin erases entry 1 (the inactive one), set_boot_partition writes it NEW
+    expect(await r.entries()).toEqual([E(1, OtaState.VALID), E(2, OtaState.NEW)]);
     expect((await bc.state()).lastBootReverted).toBe(false);
+    await bc.clearPending(); // ota_clear_pending: the NEW entry for the next partition goes
+    expect(await r.entries()).toEqual([E(1, OtaState.VALID), EMPTY]);
   });
 
   it('setPendingTest verifies the image first (ESP_ERR_OTA_VALIDATE_FAILED) and writes nothing when it is bad', async () => {
     const r = rig();
     const running = await r.boot();
-    const bc = createEspIdfBootControl({ otadata: r.otadata, slots: r.slots, running, sha256: sha256Noble });
+    const bc = createSimEspOtaBootControl({ otadata: r.otadata, slots: r.slots, runningSlot: running.slot, sha256: sha256Noble });
     const writer = await bc.openInactiveSlot();
     const image = buildEspAppImage({ version: 'x', payload: new Uint8Array(1000) });
     await writer.write(image.subarray(0, 500));
@@ -147,7 +153,7 @@ describe('ESP-IDF bootloader and BootControl, case by case', () => {
   it('the slot writer refuses a first byte other than 0xE9 (esp_ota_write)', async () => {
     const r = rig();
     const running = await r.boot();
-    const bc = createEspIdfBootControl({ otadata: r.otadata, slots: r.slots, running, sha256: sha256Noble });
+    const bc = createSimEspOtaBootControl({ otadata: r.otadata, slots: r.slots, runningSlot: running.slot, sha256: sha256Noble });
     const writer = await bc.openInactiveSlot();
     await expect(writer.write(new Uint8Array([0x96, 0xf3]))).rejects.toMatchObject({ code: 'image-invalid', message: expect.stringMatching(/byte 0: 0x96, expected 0xe9/) });
   });
@@ -156,7 +162,7 @@ describe('ESP-IDF bootloader and BootControl, case by case', () => {
     const r = rig();
     await r.data.write(0, 1, OtaState.NEW);
     const running = await r.boot(); // ota_0 on trial, nothing to go back to
-    const bc = createEspIdfBootControl({ otadata: r.otadata, slots: r.slots, running, sha256: sha256Noble });
+    const bc = createSimEspOtaBootControl({ otadata: r.otadata, slots: r.slots, runningSlot: running.slot, sha256: sha256Noble });
     await expect(bc.rejectTestImage()).rejects.toMatchObject({ code: 'image-invalid', message: expect.stringMatching(/ROLLBACK_FAILED/) });
   });
 
