@@ -59,7 +59,7 @@ export interface XsMemory {
   readonly slotBytes: number;
   /** Slots in use (the->currentHeapCount): live ones, plus garbage not collected yet. */
   readonly currentSlots: number;
-  /** Most slots in use since creation or the last reset (the->peakHeapCount). */
+  /** Most slots in use since creation or the last reset (the->peakHeapCount; garbage counts until collected). */
   readonly peakSlots: number;
   /** Slots the heap holds, used or free (the->maximumHeapCount). */
   readonly reservedSlots: number;
@@ -70,9 +70,11 @@ export interface XsMemory {
   readonly reservedChunkBytes: number;
   /** The stack's size in slots (creation's stackCount). */
   readonly stackSlots: number;
-  /** Stack slots in use when read (XS keeps intrinsics at its top, so never 0). */
+  /** Stack slots in use by the machine at rest after its creation: the intrinsics XS keeps there. */
+  readonly stackBase: number;
+  /** Stack slots in use when read (stackBase plus the frames of this evaluation). */
   readonly stackDepth: number;
-  /** Deepest stack since creation or the last reset (a painted-stack watermark). */
+  /** Deepest stack (slots) since creation or the last reset: a painted-stack watermark below this reading's frames. */
   readonly stackPeak: number;
   /** Bytes of chunks and slots allocated (xsnap's the->allocatedSpace) and its limit. */
   readonly allocatedBytes: number;
@@ -244,11 +246,25 @@ export class XsWorker {
       peakChunkBytes: field('peakChunksSize'),
       reservedChunkBytes: field('maximumChunksSize'),
       stackSlots: field('stackCount'),
+      stackBase: field('stackBase'),
       stackDepth: field('stackDepth'),
       stackPeak: field('stackPeak'),
       allocatedBytes: field('allocatedSpace'),
       allocationLimit: field('allocationLimit'),
     };
+  }
+
+  /**
+   * Limits the chunks from now on (variant worker only): a compacting collection, then `initial`
+   * bytes free past the live chunks, growing by `incremental` (0: fixed), and, with `space`, all
+   * chunk and slot allocations from now on capped at that many bytes. For a machine that has just
+   * evaluated code a device would have preloaded (see simulator/xs/native/creation.c, ota_limit).
+   */
+  async limitChunks(limit: { initial: number; incremental: number; space?: number }): Promise<void> {
+    if (!this.variant) throw new Error('XsWorker.limitChunks() needs the variant worker (XsWorker.launch)');
+    const { initial, incremental, space = -1 } = limit;
+    for (const value of [initial, incremental]) if (!Number.isInteger(value) || value < 0) throw new RangeError(`limitChunks: ${value} is not a byte count`);
+    await this.evaluate(`otaLimit(${initial}, ${incremental}, ${Number.isInteger(space) ? space : -1})`);
   }
 
   /** Ends the process: nothing in the engine survives (a device reset). */

@@ -25,11 +25,14 @@
 // 2. XS's own memory counters for the harness: a global otaMemory() returning, as an ArrayBuffer of
 //    JSON text (xsnap replies with the bytes of an ArrayBuffer result), the counters xsMemory.c
 //    keeps (currentHeapCount/peakHeapCount slots, currentChunksSize/peakChunksSize bytes, and what
-//    is reserved), sizeof(txSlot), and the stack: its size, current depth and peak depth.
+//    is reserved), sizeof(txSlot), and the stack: its size, its depth at rest after creation,
+//    its current depth and its peak depth.
 //    xsnap builds without mxInstrument, so XS keeps no stack peak (the->stackPeak); the free part of
 //    the stack is painted with a pattern instead and the peak is where the paint is disturbed (the
 //    "stack painting" an RTOS uses for task stacks). otaMemory(true) resets the peaks to the
 //    current values and repaints, so the next reading covers what ran since.
+//
+// 3. otaLimit(): chunk limits applied after the bundle is loaded (see ota_limit).
 //
 // SPDX-License-Identifier: Apache-2.0
 
@@ -44,24 +47,36 @@ txMachine* otaCreateMachine(txCreation* creation, txString name, void* context, 
 
 #define OTA_PAINT 0xA5
 
+// Stack depth of the machine at rest, right after its creation: the intrinsics XS keeps at the top
+// of its stack (the->stackPrototypes, xsAll.h) and nothing else. A device has those too; what an
+// evaluation adds above it is the harness's (see otaMemory's stackBase).
+static long gxOtaStackBase = 0;
+
 static void otaPaintStack(txMachine* the, txSlot* below)
 {
 	c_memset(the->stackBottom, OTA_PAINT, (char*)below - (char*)the->stackBottom);
 }
 
-// The lowest slot ever written: the first one, from the bottom, that no longer holds the paint.
+static int otaPainted(txSlot* slot)
+{
+	unsigned char* byte = (unsigned char*)slot;
+	size_t i;
+	for (i = 0; i < sizeof(txSlot); i++)
+		if (byte[i] != OTA_PAINT)
+			return 0;
+	return 1;
+}
+
+// The deepest slot frames reached: frames grow down from the current stack pointer, so scan down
+// to the first slot still painted. Not up from the bottom: XS borrows the free stack, from
+// stackBottom up, as scratch memory for number conversion (xsdtoa.c:6393) and regular
+// expressions (xsre.c:2046), which is not frame depth.
 static txSlot* otaStackLowWater(txMachine* the)
 {
-	txSlot* slot = the->stackBottom;
-	while (slot < the->stack) {
-		unsigned char* byte = (unsigned char*)slot;
-		size_t i;
-		for (i = 0; i < sizeof(txSlot); i++)
-			if (byte[i] != OTA_PAINT)
-				return slot;
-		slot++;
-	}
-	return the->stack;
+	txSlot* slot = the->stack;
+	while ((slot > the->stackBottom) && !otaPainted(slot - 1))
+		slot--;
+	return slot;
 }
 
 static void ota_memory(txMachine* the)
@@ -74,12 +89,12 @@ static void ota_memory(txMachine* the)
 		"{\"slotBytes\":%u,"
 		"\"currentHeapCount\":%ld,\"peakHeapCount\":%ld,\"maximumHeapCount\":%ld,"
 		"\"currentChunksSize\":%ld,\"peakChunksSize\":%ld,\"maximumChunksSize\":%ld,"
-		"\"stackCount\":%ld,\"stackDepth\":%ld,\"stackPeak\":%ld,"
+		"\"stackCount\":%ld,\"stackBase\":%ld,\"stackDepth\":%ld,\"stackPeak\":%ld,"
 		"\"allocatedSpace\":%lu,\"allocationLimit\":%lu}",
 		(unsigned)sizeof(txSlot),
 		(long)the->currentHeapCount, (long)the->peakHeapCount, (long)the->maximumHeapCount,
 		(long)the->currentChunksSize, (long)the->peakChunksSize, (long)the->maximumChunksSize,
-		(long)(the->stackTop - the->stackBottom), (long)(the->stackTop - the->stack), (long)(the->stackTop - low),
+		(long)(the->stackTop - the->stackBottom), gxOtaStackBase, (long)(the->stackTop - the->stack), (long)(the->stackTop - low),
 		(unsigned long)the->allocatedSpace, (unsigned long)the->allocationLimit);
 	if ((xsToInteger(xsArgc) > 0) && xsTest(xsArg(0))) {
 		the->peakHeapCount = the->currentHeapCount;
@@ -87,6 +102,33 @@ static void ota_memory(txMachine* the)
 		otaPaintStack(the, the->stack);
 	}
 	xsResult = xsArrayBuffer(json, length);
+}
+
+// otaLimit(initialChunkBytes, incrementalChunkBytes, spaceBytes): what a preloaded device has for
+// chunks, applied once the harness has evaluated the bundle. Evaluating the bundle needs chunks a
+// device never needs (the source text and the whole script's byte code, ~1.4 MB, where the device
+// runs code from flash), and XS cannot shrink a machine's chunks; but xsnap keeps them in one block
+// (xsnapPlatform.c fxAllocateChunks grows it in place), and a compacting collection packs the live
+// chunks at its start. So: collect, then end the block `initial` bytes past the live chunks, and
+// from now on grow by `incremental` (0: fxGrowChunks aborts "memory full", xsMemory.c:515-518).
+// spaceBytes >= 0 caps all allocations from now on (the rest of a static block).
+static void ota_limit(txMachine* the)
+{
+	txInteger initial = xsToInteger(xsArg(0));
+	txInteger incremental = xsToInteger(xsArg(1));
+	txInteger space = xsToInteger(xsArg(2));
+	txBlock* block;
+	fxCollect(the, XS_COMPACT_FLAG);
+	block = the->firstBlock;
+	if (!block || block->nextBlock)
+		xsUnknownError("otaLimit: expected the chunks in one block");
+	if (block->current + initial < block->limit) {
+		the->maximumChunksSize -= (txSize)(block->limit - (block->current + initial));
+		block->limit = block->current + initial;
+	}
+	the->minimumChunksSize = incremental;
+	if (space >= 0)
+		the->allocationLimit = the->allocatedSpace + (size_t)space;
 }
 
 // "12/34" → 12 and 34; "12" → 12 and the incremental untouched.
@@ -127,12 +169,15 @@ txMachine* otaCreateMachine(txCreation* creation, txString name, void* context, 
 	the = fxCreateMachine(creation, name, context, profileID);
 	if (!the)
 		return the;
+	gxOtaStackBase = (long)(the->stackTop - the->stack);
 	if (space >= 0)
 		the->allocationLimit = the->allocatedSpace + (size_t)space;
 	xsBeginHost(the);
 	{
 		xsResult = xsNewHostFunction(ota_memory, 1);
 		xsDefine(xsGlobal, xsID("otaMemory"), xsResult, xsDontEnum);
+		xsResult = xsNewHostFunction(ota_limit, 3);
+		xsDefine(xsGlobal, xsID("otaLimit"), xsResult, xsDontEnum);
 	}
 	xsEndHost(the);
 	otaPaintStack(the, the->stack);
