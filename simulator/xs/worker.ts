@@ -74,7 +74,11 @@ export interface XsMemory {
   readonly stackBase: number;
   /** Stack slots in use when read (stackBase plus the frames of this evaluation). */
   readonly stackDepth: number;
-  /** Deepest stack (slots) since creation or the last reset: a painted-stack watermark below this reading's frames. */
+  /**
+   * Deepest stack (slots) since creation or the last reset: a painted-stack watermark below this
+   * reading's frames. An upper bound: XS also borrows the free stack as scratch for number
+   * conversion and regular expressions (xsdtoa.c, xsre.c), which can reach down to its bottom.
+   */
   readonly stackPeak: number;
   /** Bytes of chunks and slots allocated (xsnap's the->allocatedSpace) and its limit. */
   readonly allocatedBytes: number;

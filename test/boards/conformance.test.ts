@@ -2,14 +2,12 @@
 // emulated Moddable modules (simulator/moddable), backed by a simulated device of the board's kind.
 // The key-value power-cut sweep is the simulator's (test/conformance/sim.test.ts): here the store
 // is the board's embedded:storage/key-value binding, checked for its behaviour and across resets.
-import { afterEach, beforeAll } from 'vitest';
+import { afterEach } from 'vitest';
 import { ModdableBoot } from '../../simulator/moddable/device.ts';
 import { bootControlConformance, type BootControlHarness } from '../conformance/boot-control.ts';
 import { flashConformance } from '../conformance/flash.ts';
 import { keyValueConformance } from '../conformance/key-value.ts';
-import { prepareXs, RIGS, XS_BUILD_MS } from './rig.ts';
-
-beforeAll(prepareXs, XS_BUILD_MS);
+import { RIGS } from './rig.ts';
 
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {

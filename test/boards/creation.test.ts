@@ -17,7 +17,7 @@ describe.each(RIGS)('boards/$board creation under XS', (rig) => {
   it('boots with its manifest creation and stays within it', async () => {
     const baseline = await xsBaseline(await moddableGuestScript(rig.board));
     expect(baseline.slotBytes).toBe(16);
-    const boot = await ModdableBoot.start({ board: rig.board, device });
+    const boot = await ModdableBoot.start({ board: rig.board, device, creation: 'manifest' });
     try {
       const memory = await boot.harness.worker.memory({ gc: true });
       expect(memory.slotBytes).toBe(16);

@@ -12,9 +12,7 @@ import { writeArtifact } from '../../simulator/artifact-writer.ts';
 import { Management } from '../../simulator/demo/management.ts';
 import { runModdableClient } from '../../simulator/moddable/device.ts';
 import { startServer, type RunningServer } from '../../simulator/server/server.ts';
-import { bootKeyPem, prepareXs, RIGS, XS_BUILD_MS } from './rig.ts';
-
-beforeAll(prepareXs, XS_BUILD_MS);
+import { bootKeyPem, RIGS } from './rig.ts';
 
 describe.each(RIGS)('boards/$board under XS against the dev server', (rig) => {
   let dataDir: string;

@@ -5,9 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModdableBoot } from '../../simulator/moddable/device.ts';
-import { prepareXs, RIGS, XS_BUILD_MS } from './rig.ts';
-
-beforeAll(prepareXs, XS_BUILD_MS);
+import { RIGS } from './rig.ts';
 
 const guestEntry = join(import.meta.dirname, 'emulation-guest.ts');
 const esp32 = RIGS.find((r) => r.kind === 'esp-idf')!; // the first board of each family

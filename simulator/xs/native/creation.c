@@ -70,7 +70,8 @@ static int otaPainted(txSlot* slot)
 // The deepest slot frames reached: frames grow down from the current stack pointer, so scan down
 // to the first slot still painted. Not up from the bottom: XS borrows the free stack, from
 // stackBottom up, as scratch memory for number conversion (xsdtoa.c:6393) and regular
-// expressions (xsre.c:2046), which is not frame depth.
+// expressions (xsre.c:2046), which is not frame depth; when that scratch reaches up to the frames
+// the watermark reads too deep, so it is an upper bound.
 static txSlot* otaStackLowWater(txMachine* the)
 {
 	txSlot* slot = the->stack;
