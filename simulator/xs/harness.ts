@@ -4,7 +4,7 @@
 import { buildBundles } from '../../scripts/build.mjs';
 import { sha256Node } from '../digest-node.ts';
 import { HostBridge, type JobMeter } from './host-bridge.ts';
-import { XsWorker, XS_SLOT_BYTES, type XsMeter } from './worker.ts';
+import { XsWorker, XS_SLOT_BYTES, type XsLaunchOptions, type XsMeter } from './worker.ts';
 
 let script: Promise<string> | undefined;
 
@@ -26,9 +26,14 @@ export class XsHarness {
     this.loadMeter = loadMeter;
   }
 
-  static async start(options: { script?: string; name?: string } = {}): Promise<XsHarness> {
+  /**
+   * `launch` (bits, creation) starts ota-mcu's variant worker instead of the package's binary
+   * (XsWorker.launch): the bundle is then evaluated under that creation.
+   */
+  static async start(options: { script?: string; name?: string; launch?: Pick<XsLaunchOptions, 'bits' | 'creation'> } = {}): Promise<XsHarness> {
     const code = options.script ?? (await xsScript());
-    const worker = XsWorker.start({ name: options.name ?? 'ota-mcu-xs' });
+    const name = options.name ?? 'ota-mcu-xs';
+    const worker = options.launch ? await XsWorker.launch({ ...options.launch, name }) : XsWorker.start({ name });
     const bridge = new HostBridge(worker);
     bridge.register('$digest', { create: sha256Node }); // Node's native SHA-256: what a board with a hardware/native digest offers
     try {

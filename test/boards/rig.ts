@@ -7,6 +7,15 @@ import { buildEspAppImage } from '../../simulator/esp-app-image-builder.ts';
 import { buildMcubootImage } from '../../simulator/mcuboot-imgtool.ts';
 import { SimDevice, type SimDeviceOptions } from '../../simulator/board/sim-device.ts';
 import { readBoards, type BoardDescription } from '../../scripts/boards.mjs';
+import { xsnapVariant } from '../../simulator/xs/xsnap-build.ts';
+
+/**
+ * ModdableBoot runs the boards on ota-mcu's 32-bit xsnap variant, compiled on first use (then
+ * cached in .tmp/xsnap): a file's beforeAll(prepareXs, XS_BUILD_MS) pays for that build, so no
+ * single test's timeout has to.
+ */
+export const prepareXs = async (): Promise<void> => void (await xsnapVariant(32));
+export const XS_BUILD_MS = 600_000;
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 export const bootKeyPrivatePem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
