@@ -7,7 +7,8 @@ import { imageCapacity, trailerLayout } from '../../platform/mcuboot-trailer.ts'
 import { parsePublicKeyPem } from '../../platform/public-key.ts';
 import { buildEspAppImage } from '../../simulator/esp-app-image-builder.ts';
 import { buildMcubootImage } from '../../simulator/mcuboot-imgtool.ts';
-import { SimDevice, type FlashGeometry, type SimDeviceOptions } from '../../simulator/board/sim-device.ts';
+import type { ResetReason } from '../../platform/system.ts';
+import { SimDevice, type FlashGeometry, type SimDeviceOptions, type SimReset } from '../../simulator/board/sim-device.ts';
 import { readBoards, type BoardDescription } from '../../scripts/boards.mjs';
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -21,6 +22,37 @@ function payload(version: string, bytes: number): Uint8Array {
   return out;
 }
 
+/**
+ * Facts of each SoC the board suites check a port against, never read from the port's own tables:
+ * the reason its firmware must report after each reset the simulator causes (the emulated natives
+ * give the register bits or enum value the SoC gives, simulator/moddable/host.ts), and its identity.
+ */
+interface SocFacts {
+  readonly resetReasons: Readonly<Record<SimReset, ResetReason>>;
+  readonly identity: { readonly key: string; readonly pattern: RegExp };
+}
+
+const SOC_FACTS: Readonly<Record<string, SocFacts>> = {
+  // RCC reset flags (RM0433 §8.4.4): a power-up sets POR with BOR, a brownout BOR alone, each with
+  // the pin flag. Zephyr reboots on a fatal error with sys_reboot (CONFIG_RESET_ON_FATAL_ERROR), a
+  // software reset, so a panic reads as 'software'. Identity: the 96-bit unique ID, hwinfo, in hex.
+  stm32: {
+    resetReasons: { 'power-cut': 'power-on', restart: 'software', watchdog: 'watchdog', brownout: 'brownout', panic: 'software' },
+    identity: { key: 'device_id', pattern: /^[0-9a-f]{24}$/ },
+  },
+  // esp_reset_reason(): ESP_RST_POWERON, _SW, _TASK_WDT, _BROWNOUT, _PANIC. Identity: the Wi-Fi station MAC.
+  esp32: {
+    resetReasons: { 'power-cut': 'power-on', restart: 'software', watchdog: 'watchdog', brownout: 'brownout', panic: 'panic' },
+    identity: { key: 'mac', pattern: /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/ },
+  },
+};
+
+function socFacts(description: BoardDescription): SocFacts {
+  const facts = SOC_FACTS[description.soc];
+  if (facts === undefined) throw new RangeError(`boards/${description.name}: no SoC facts for "${description.soc}" in test/boards/rig.ts (its reset reasons and identity format)`);
+  return facts;
+}
+
 export interface BoardRig {
   readonly board: string;
   readonly description: BoardDescription;
@@ -28,6 +60,8 @@ export interface BoardRig {
   readonly payloadType: string;
   /** The identity attribute the board reports by default. */
   readonly identityKey: string;
+  /** Its SoC's facts (reset reasons, identity format). */
+  readonly soc: SocFacts;
   /** The region the flash conformance suite may erase at will. */
   readonly scratchRegion: string;
   /** The board's flash part, as its description gives it. */
@@ -61,11 +95,13 @@ function rigFor(description: BoardDescription): BoardRig {
   const { sectorBytes, writeGranule, eraseBlockBytes } = description.flash;
   const flash: FlashGeometry = { sectorBytes, writeGranule, ...(eraseBlockBytes !== undefined ? { eraseBlockBytes } : {}) };
   const slotBytes = testSlotBytes(description);
-  const base = { board: description.name, description, kind: description.kind, payloadType: description.payloadType, flash, slotBytes };
+  const soc = socFacts(description);
+  const base = {
+    board: description.name, description, kind: description.kind, payloadType: description.payloadType, flash, slotBytes, soc, identityKey: soc.identity.key,
+  };
   if (description.kind === 'esp-idf') {
     return {
       ...base,
-      identityKey: 'mac',
       scratchRegion: 'nextota',
       makeImage: (version, payloadBytes = 6000) => buildEspAppImage({ version, payload: payload(version, payloadBytes) }),
       device(options = {}) {
@@ -75,7 +111,6 @@ function rigFor(description: BoardDescription): BoardRig {
   }
   return {
     ...base,
-    identityKey: 'device_id',
     scratchRegion: 'secondary',
     makeImage: (version, payloadBytes = 6000) => buildMcubootImage({ version, payload: payload(version, payloadBytes), privateKeyPem: bootKeyPrivatePem }),
     device(options = {}) {

@@ -5,11 +5,12 @@ import { parsePublicKeyPem } from '../../platform/public-key.ts';
 import { buildEspAppImage } from '../../simulator/esp-app-image-builder.ts';
 import { buildMcubootImage } from '../../simulator/mcuboot-imgtool.ts';
 import { NorFlash } from '../../simulator/board/nor-flash.ts';
-import { SimDevice, type FlashGeometry, type SimDeviceOptions } from '../../simulator/board/sim-device.ts';
+import { DeviceRestart, SimDevice, type BootedBoard, type FlashGeometry, type SimDeviceOptions } from '../../simulator/board/sim-device.ts';
 import { readBoards } from '../../scripts/boards.mjs';
 import { bootControlConformance, type BootControlHarness } from './boot-control.ts';
 import { flashConformance } from './flash.ts';
 import { keyValueConformance } from './key-value.ts';
+import { systemConformance, type SystemBoot, type SystemHarness } from './system.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -83,6 +84,28 @@ for (const { part, flash, slotBytes, models: kinds } of GEOMETRIES) {
       };
     });
   }
+}
+
+// The simulator's own System reports the reset it was put through, one reason per kind.
+for (const kind of ['mcuboot', 'esp-idf'] as const) {
+  systemConformance(`SimSystem (${kind})`, async (): Promise<SystemHarness> => {
+    const device = new SimDevice({ kind, firstImage: models[kind]('1.0.0+0'), bootKey, slotBytes: 64 * 1024, seed: 5 });
+    let board = await device.boot();
+    const view = (b: BootedBoard): SystemBoot => ({ resetReason: () => b.system.resetReason(), randomBytes: (n) => b.system.randomBytes(n), identity: b.identity });
+    return {
+      get current() {
+        return view(board);
+      },
+      async reset(how) {
+        if (how === 'restart') expect(() => board.system.restart()).toThrow(DeviceRestart);
+        else device.reset(how);
+        board = await device.boot();
+        return view(board);
+      },
+      expectedReasons: { 'power-cut': 'power-on', restart: 'software', watchdog: 'watchdog', brownout: 'brownout', panic: 'panic' },
+      identity: { key: 'mac', pattern: /^02(:[0-9a-f]{2}){5}$/ }, // locally administered, from the seed
+    };
+  });
 }
 
 flashConformance('NorFlash, 1-byte granule', () => {
