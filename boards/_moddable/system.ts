@@ -6,14 +6,27 @@ export interface ModdableSystemNatives {
   /** Never returns (esp_restart, sys_reboot). */
   restart(): never;
   resetReason(): ResetReason;
-  /** Fills `into` from the hardware RNG. */
+  /** Fills `into`, which may be a view into part of a larger buffer, from the hardware RNG. */
+  fillRandom(into: Uint8Array): void;
+}
+
+/**
+ * The System, plus filling a caller's buffer in place: no allocation, and the one path on which
+ * a native sees a view that does not start its ArrayBuffer (the FFI passes buffer and offset
+ * apart), so the system conformance suite reaches it through here.
+ */
+export interface ModdableSystem extends System {
   fillRandom(into: Uint8Array): void;
 }
 
 /** Wall time before SNTP: Moddable's Date starts near the epoch until Time.set is called. */
 const CLOCK_SET_AFTER_MS = Date.UTC(2024, 0, 1);
 
-export function createModdableSystem(natives: ModdableSystemNatives): System {
+export function createModdableSystem(natives: ModdableSystemNatives): ModdableSystem {
+  const fillRandom = (into: Uint8Array): void => {
+    if (!(into instanceof Uint8Array)) throw new TypeError('"into" expected a Uint8Array');
+    if (into.length > 0) natives.fillRandom(into);
+  };
   return {
     restart(): never {
       return natives.restart();
@@ -31,8 +44,9 @@ export function createModdableSystem(natives: ModdableSystemNatives): System {
     randomBytes(length: number): Uint8Array {
       if (!Number.isInteger(length) || length < 0) throw new RangeError(`"length" expected an integer >= 0, got ${length}`);
       const out = new Uint8Array(length);
-      if (length > 0) natives.fillRandom(out);
+      fillRandom(out);
       return out;
     },
+    fillRandom,
   };
 }

@@ -40,6 +40,12 @@ export class PowerRail {
     return this.#cut;
   }
 
+  /** Cut the power now, between operations (SimDevice.reset('power-cut')): the next operation throws PowerCut. */
+  cut(): void {
+    this.#cutAt = undefined;
+    this.#cut = true;
+  }
+
   /** Power back on (the device harness calls this when it reboots). */
   restore(): void {
     this.#cut = false;

@@ -1,7 +1,8 @@
-// One simulated board as a firmware team sees it: flash regions (kept under `dir`, so the device
-// survives process restarts), a bootloader (MCUboot swap mode on an "stm32", ESP-IDF OTA on an
-// "esp32"), resets of three kinds (power cut, software restart, watchdog), and a Board built
-// fresh on every boot: nothing in memory survives, only flash and the key-value store. Node only.
+// One simulated board as a firmware team sees it: flash regions of a given geometry (kept under
+// `dir`, so the device survives process restarts), a bootloader (MCUboot swap mode on an "stm32",
+// ESP-IDF OTA on an "esp32"), resets of five kinds (power cut, software restart, watchdog,
+// brownout, panic), and a Board built fresh on every boot: nothing in memory survives, only flash
+// and the key-value store. Node only.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import type { BootControl } from '../../platform/boot-control.ts';
 import type { Flash } from '../../platform/flash.ts';
 import { inflateFflate } from '../../platform/inflate-fflate.ts';
 import { createMcubootBootControl } from '../../platform/boot-control-mcuboot.ts';
+import { imageCapacity, trailerLayoutFor } from '../../platform/mcuboot-trailer.ts';
 import type { ResetReason } from '../../platform/system.ts';
 import type { PublicKey } from '../../platform/verifier.ts';
 import { verifierNoble } from '../../platform/verifier-noble.ts';
@@ -28,8 +30,45 @@ export { DeviceRestart } from './sim-system.ts';
 
 export type FirmwareBehaviour = 'ok' | 'fails-self-test' | 'never-confirms';
 
+/**
+ * The flash part under every region (a board description's "flash", boards/<name>/board.json):
+ * the erase unit, the program unit and, where the part has one, a larger block erase. The Flash
+ * interface erases by sector only (platform/flash.ts), and a part's block erase of an aligned run
+ * of sectors ends in the same bytes, so eraseBlockBytes is checked and recorded, not modelled.
+ */
+export interface FlashGeometry {
+  sectorBytes: number;
+  writeGranule: number;
+  eraseBlockBytes?: number;
+}
+
+/**
+ * What the demo and CLI devices have always had when no geometry is given: an STM32L4-class part
+ * under MCUboot, a 4-byte-granule ESP32 under ESP-IDF. Tests pass the part they mean.
+ */
+export const DEFAULT_FLASH: Readonly<Record<SimDeviceOptions['kind'], FlashGeometry>> = Object.freeze({
+  mcuboot: Object.freeze({ sectorBytes: 2048, writeGranule: 8 }),
+  'esp-idf': Object.freeze({ sectorBytes: 4096, writeGranule: 4 }),
+});
+
+/**
+ * The ways a simulated device can be reset (reset()), and the reason its next boot reports for each.
+ * A board's natives turn that reason into what its SoC reports (simulator/moddable/host.ts).
+ */
+export type SimReset = 'power-cut' | 'restart' | 'watchdog' | 'brownout' | 'panic';
+export const SIM_RESETS: readonly SimReset[] = Object.freeze(['power-cut', 'restart', 'watchdog', 'brownout', 'panic']);
+const REASON_AFTER: Readonly<Record<SimReset, ResetReason>> = Object.freeze({
+  'power-cut': 'power-on',
+  restart: 'software',
+  watchdog: 'watchdog',
+  brownout: 'brownout',
+  panic: 'panic',
+});
+
 export interface SimDeviceOptions {
-  kind: 'mcuboot' | 'esp-idf'; // board 'stm32' = mcuboot (2 KiB sectors, 8-byte granule); 'esp32' = esp-idf (4 KiB, granule 4)
+  kind: 'mcuboot' | 'esp-idf'; // board 'stm32' = mcuboot; 'esp32' = esp-idf
+  /** The flash part; default DEFAULT_FLASH[kind]. Every region but ESP-IDF's otadata uses it. */
+  flash?: FlashGeometry;
   dir?: string; // flash + key-value persisted here; in memory when absent
   firstImage: Uint8Array; // placed in the primary slot / ota_0 when the storage is new
   bootKey?: PublicKey; // the key the simulated MCUboot trusts
@@ -54,24 +93,34 @@ interface Geometry {
   slotBytes: number;
   sectorBytes: number;
   writeGranule: number;
+  eraseBlockBytes?: number;
   regions: Record<string, number>; // name → bytes
   identity: Record<string, string>;
 }
 
 const GEOMETRY_FILE = 'device.json';
-const NVS_BYTES = { mcuboot: 8 * 2048, 'esp-idf': 0x6000 } as const; // Zephyr storage partition / IDF nvs
+/** At least this much key-value storage (Zephyr storage partition / IDF nvs), and never under 2 sectors (the log needs one to spare). */
+const NVS_BYTES = { mcuboot: 8 * 2048, 'esp-idf': 0x6000 } as const;
 
 function geometryFor(options: SimDeviceOptions, seed: number): Geometry {
   const slotBytes = options.slotBytes ?? 1024 * 1024;
   const mcuboot = options.kind === 'mcuboot';
-  const sectorBytes = mcuboot ? 2048 : 4096;
+  const { sectorBytes, writeGranule, eraseBlockBytes } = options.flash ?? DEFAULT_FLASH[options.kind];
+  // NorFlash checks sectorBytes and writeGranule themselves; the regions are checked here.
+  if (eraseBlockBytes !== undefined && (!Number.isInteger(eraseBlockBytes) || eraseBlockBytes <= 0 || eraseBlockBytes % sectorBytes !== 0)) {
+    throw new RangeError(`"flash.eraseBlockBytes" expected a positive multiple of the ${sectorBytes}-byte sector, got ${eraseBlockBytes}`);
+  }
   if (!Number.isInteger(slotBytes) || slotBytes <= 0 || slotBytes % sectorBytes !== 0) {
     throw new RangeError(`"slotBytes" expected a positive multiple of the ${sectorBytes}-byte sector, got ${slotBytes}`);
   }
+  const nvsBytes = Math.max(2, Math.ceil(NVS_BYTES[options.kind] / sectorBytes)) * sectorBytes;
   const regions: Record<string, number> = mcuboot
-    ? { primary: slotBytes, secondary: slotBytes, nvs: NVS_BYTES.mcuboot }
-    : { ota_0: slotBytes, ota_1: slotBytes, otadata: 2 * OTADATA_SECTOR_BYTES, nvs: NVS_BYTES['esp-idf'] };
-  return { kind: options.kind, slotBytes, sectorBytes, writeGranule: mcuboot ? 8 : 4, regions, identity: options.identity ?? { mac: macFor(seed) } };
+    ? { primary: slotBytes, secondary: slotBytes, nvs: nvsBytes }
+    : { ota_0: slotBytes, ota_1: slotBytes, otadata: 2 * OTADATA_SECTOR_BYTES, nvs: nvsBytes };
+  return {
+    kind: options.kind, slotBytes, sectorBytes, writeGranule, ...(eraseBlockBytes !== undefined ? { eraseBlockBytes } : {}),
+    regions, identity: options.identity ?? { mac: macFor(seed) },
+  };
 }
 
 /** A locally administered MAC (02:…) that depends only on the seed. */
@@ -158,8 +207,9 @@ export class SimDevice {
       const file = join(dir, GEOMETRY_FILE);
       if (existsSync(file)) {
         const stored = JSON.parse(readFileSync(file, 'utf8')) as Geometry;
-        if (stored.kind !== wanted.kind || stored.slotBytes !== wanted.slotBytes) {
-          throw new RangeError(`device in ${dir}: stored as ${stored.kind} with ${stored.slotBytes}-byte slots, asked for ${wanted.kind} with ${wanted.slotBytes}`);
+        const describe = (g: Geometry) => `${g.kind} with ${g.slotBytes}-byte slots of ${g.sectorBytes}-byte sectors, ${g.writeGranule}-byte granule`;
+        if (stored.kind !== wanted.kind || stored.slotBytes !== wanted.slotBytes || stored.sectorBytes !== wanted.sectorBytes || stored.writeGranule !== wanted.writeGranule) {
+          throw new RangeError(`device in ${dir}: stored as ${describe(stored)}, asked for ${describe(wanted)}`);
         }
         this.#geometry = stored;
         fresh = false;
@@ -185,8 +235,10 @@ export class SimDevice {
     }
     if (fresh) {
       const slot = this.flash[g.kind === 'mcuboot' ? 'primary' : 'ota_0']!;
-      if (options.firstImage.length > slot.byteLength) {
-        throw new RangeError(`"firstImage" is ${options.firstImage.length} bytes, the ${slot.byteLength}-byte slot cannot hold it`);
+      // MCUboot keeps its trailer in the slot's last sector(s): an image has only the sectors below.
+      const room = g.kind === 'mcuboot' ? imageCapacity(trailerLayoutFor(slot), slot.sectorBytes) : slot.byteLength;
+      if (options.firstImage.length > room) {
+        throw new RangeError(`"firstImage" is ${options.firstImage.length} bytes, the ${slot.byteLength}-byte slot has room for ${room}`);
       }
       slot.program(0, options.firstImage); // factory programming
       if (dir !== undefined) writeFileSync(join(dir, GEOMETRY_FILE), `${JSON.stringify(g, null, 2)}\n`);
@@ -198,11 +250,23 @@ export class SimDevice {
     return this.#bootCount;
   }
 
+  /**
+   * Resets the device now, as `how` would: the running boot ends (its flash views, timers and
+   * connections die) and the next boot() reports the reason for it (REASON_AFTER). A power cut
+   * also leaves the supply off until that boot, so the old boot's writes fail as they would.
+   */
+  reset(how: SimReset): void {
+    if (!SIM_RESETS.includes(how)) throw new RangeError(`"how" expected one of ${SIM_RESETS.join(', ')}, got ${String(how)}`);
+    if (how === 'power-cut') this.power.cut();
+    else this.#nextReason = REASON_AFTER[how];
+    this.#retire();
+  }
+
   /** Runs the bootloader and returns a freshly built board (nothing in memory survives a boot). */
   async boot(): Promise<BootedBoard> {
     if (this.#closed) throw new Error('SimDevice.boot after close()');
     this.#retire();
-    const reason: ResetReason = this.power.isCut || this.#nextReason === undefined ? 'power-on' : this.#nextReason;
+    const reason: ResetReason = this.power.isCut || this.#nextReason === undefined ? REASON_AFTER['power-cut'] : this.#nextReason;
     this.#nextReason = undefined;
     this.power.restore();
     const boot = ++this.#bootCount;
@@ -237,7 +301,7 @@ export class SimDevice {
     const system = new SimSystem({
       clock: this.clock, resetReason: reason, boot, log: this.log, printer: this.#options.printer,
       onRestart: () => {
-        if (session.alive) device.#nextReason = 'software';
+        if (session.alive) device.#nextReason = REASON_AFTER.restart;
       },
     });
     const cpu = g.kind === 'mcuboot' ? 'stm32' : 'esp32';
@@ -262,7 +326,7 @@ export class SimDevice {
       async selfTest(): Promise<boolean> {
         if (behaviour === 'never-confirms') {
           // The firmware hangs before it can confirm; the watchdog resets the device.
-          if (session.alive) device.#nextReason = 'watchdog';
+          if (session.alive) device.#nextReason = REASON_AFTER.watchdog;
           throw new DeviceRestart(`watchdog reset: firmware ${version} never confirms`);
         }
         return behaviour === 'ok';
@@ -283,7 +347,7 @@ export class SimDevice {
       try {
         const board = await this.boot();
         if (board.behaviour === 'never-confirms') {
-          this.#nextReason = 'watchdog';
+          this.#nextReason = REASON_AFTER.watchdog;
           continue;
         }
         await app(board);

@@ -148,7 +148,7 @@ describe('Moddable emulations on the stm32 board (Zephyr, MCUboot model)', () =>
     const device = stm32.device({ seed: 23 });
     const boot = await ModdableBoot.start({ board: stm32.board, device, guestEntry });
     try {
-      expect(boot.info.flash.secondary).toEqual({ byteLength: 128 * 1024, sectorBytes: 2048, writeGranule: 8, erasedByte: 0xff });
+      expect(boot.info.flash.secondary).toEqual({ byteLength: stm32.slotBytes, sectorBytes: stm32.flash.sectorBytes, writeGranule: stm32.flash.writeGranule, erasedByte: 0xff });
       expect(boot.host.partitions.map((p) => p.name)).toEqual(['image-0', 'image-1']);
       const r = (await boot.harness.job<Record<string, Outcome>>('probe', { name: 'update' }).catch((e: Error) => ({ value: { error: { message: e.message } } }))).value;
       expect(JSON.stringify(r)).toMatch(/can't find partition|unsupported target/);

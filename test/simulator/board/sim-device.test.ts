@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fromUtf8, utf8 } from '../../../core/bytes.ts';
 import { parsePublicKeyPem } from '../../../platform/public-key.ts';
 import { PowerCut } from '../../../simulator/board/power.ts';
-import { DeviceRestart, SimDevice, type BootedBoard, type SimDeviceOptions } from '../../../simulator/board/sim-device.ts';
+import { DeviceRestart, SIM_RESETS, SimDevice, type BootedBoard, type SimDeviceOptions, type SimReset } from '../../../simulator/board/sim-device.ts';
 import { SIM_EPOCH_MS } from '../../../simulator/board/sim-system.ts';
 import { buildEspAppImage } from '../../../simulator/esp-app-image-builder.ts';
 import { buildMcubootImage } from '../../../simulator/mcuboot-imgtool.ts';
@@ -145,10 +145,49 @@ describe('SimDevice', () => {
         expect(woke).toBe(false);
       });
 
+      it('reset(): each kind ends the boot, and the next boot reports its reason', async () => {
+        const device = make({ kind });
+        let board = await device.boot();
+        const expected = { 'power-cut': 'power-on', restart: 'software', watchdog: 'watchdog', brownout: 'brownout', panic: 'panic' } as const;
+        for (const how of SIM_RESETS) {
+          const old = board;
+          device.reset(how);
+          await expect(old.keyValue.set('k', new Uint8Array([1]))).rejects.toBeInstanceOf(PowerCut);
+          board = await device.boot();
+          expect(board.system.resetReason(), how).toBe(expected[how]);
+        }
+        expect(() => device.reset('lightning' as SimReset)).toThrow(RangeError);
+      });
+
       it('run() gives up after maxBoots', async () => {
         const device = make({ kind });
         await expect(device.run(async (board) => board.system.restart(), { maxBoots: 3 })).rejects.toThrow(/after 3 boots/);
       });
     });
   }
+
+  describe('flash geometry', () => {
+    it('every region but otadata takes the given part; the default is the part the demo always had', async () => {
+      const board = await make({ kind: 'mcuboot', flash: { sectorBytes: 128 * 1024, writeGranule: 32 }, slotBytes: 256 * 1024 }).boot();
+      for (const name of ['primary', 'secondary', 'nvs']) expect(board.flash[name], name).toMatchObject({ sectorBytes: 128 * 1024, writeGranule: 32 });
+      expect(board.flash.nvs!.byteLength).toBe(2 * 128 * 1024); // never under 2 sectors
+      expect((await board.bootControl.state()).runningVersion).toBe('1.0.0+0');
+      const esp = await make({ kind: 'esp-idf', flash: { sectorBytes: 4096, writeGranule: 16, eraseBlockBytes: 65536 } }).boot();
+      expect(esp.flash.ota_1).toMatchObject({ sectorBytes: 4096, writeGranule: 16 });
+      expect(esp.flash.otadata).toMatchObject({ sectorBytes: 4096, byteLength: 8192 });
+      expect((await make({ kind: 'mcuboot' }).boot()).flash.primary).toMatchObject({ sectorBytes: 2048, writeGranule: 8 });
+    });
+
+    it('refuses a geometry the regions cannot take, and a stored device asked for another part', () => {
+      expect(() => make({ kind: 'mcuboot', flash: { sectorBytes: 128 * 1024, writeGranule: 32 }, slotBytes: 64 * 1024 })).toThrow(/slotBytes/);
+      // One 128 KiB sector is all trailer: MCUboot has no room below it for an image.
+      expect(() => make({ kind: 'mcuboot', flash: { sectorBytes: 128 * 1024, writeGranule: 32 }, slotBytes: 128 * 1024 })).toThrow(/has room for 0/);
+      expect(() => make({ kind: 'esp-idf', flash: { sectorBytes: 4096, writeGranule: 4, eraseBlockBytes: 6000 } })).toThrow(/eraseBlockBytes/);
+      expect(() => make({ kind: 'esp-idf', flash: { sectorBytes: 4096, writeGranule: 3 } })).toThrow(/writeGranule/);
+      const dir = mkdtempSync(join(tmpdir(), 'sim-device-'));
+      dirs.push(dir);
+      make({ kind: 'mcuboot', dir });
+      expect(() => make({ kind: 'mcuboot', dir, flash: { sectorBytes: 4096, writeGranule: 4 } })).toThrow(/stored as mcuboot with 65536-byte slots of 2048-byte sectors/);
+    });
+  });
 });
