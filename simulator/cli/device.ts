@@ -1,15 +1,17 @@
-// `ota-mcu device --server URL --state DIR [--board esp32|stm32] [--device-type NAME]
+// `ota-mcu device --server URL --state DIR [--board NAME] [--device-type NAME]
 // [--image FIRST.bin] [--boot-key PEM] [--artifact-key PEM] [--tenant-token T] [--ca PEM]
 // [--allow-http] [--once] [--poll-interval SECONDS]`: one simulated device whose flash and
 // key-value store live in DIR, so it survives process restarts. With --once it runs until the
 // current deployment has ended (resets included) or there is none, and prints the running version
-// as the last line of stdout.
+// as the last line of stdout. --board names a board of the catalogue (boards/<name>/board.json;
+// default stm32): the device runs its bootloader model, its flash part and its payload type.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient, type RunOnceResult } from '../../core/client.ts';
+import { listBoards, readBoard, type BoardDescription } from '../../scripts/boards.mjs';
 import { createEspOtaModule } from '../../core/modules/esp-ota.ts';
 import { createZephyrImageModule } from '../../core/modules/zephyr-image.ts';
 import type { ClientConfig } from '../../core/client-config.ts';
@@ -25,7 +27,7 @@ import { readPublicKeyFlag } from './key-flag.ts';
 
 const DEFAULT_POLL_SECONDS = 30;
 
-const USAGE = `usage: ota-mcu device --server URL --state DIR [--board esp32|stm32] [--device-type NAME]
+const USAGE = `usage: ota-mcu device --server URL --state DIR [--board ${listBoards().join('|')}] [--device-type NAME]
     [--image FIRST.bin] [--boot-key PEM] [--artifact-key PEM] [--tenant-token T] [--ca PEM]
     [--allow-http] [--once] [--poll-interval SECONDS]
 `;
@@ -33,7 +35,8 @@ const USAGE = `usage: ota-mcu device --server URL --state DIR [--board esp32|stm
 interface DeviceArgs {
   server: string;
   state: string;
-  board: 'esp32' | 'stm32';
+  /** A board of the catalogue (boards/<name>/board.json): its bootloader model, flash part and payload type. */
+  board: BoardDescription;
   deviceType: string;
   image?: Uint8Array;
   bootKey?: PublicKey;
@@ -67,15 +70,16 @@ function parse(argv: string[]): DeviceArgs | 'help' {
   if (values.help) return 'help';
   const server = requireServer(values);
   if (values.state === undefined) throw new Error('--state DIR is required');
-  const board = values.board ?? 'stm32';
-  if (board !== 'esp32' && board !== 'stm32') throw new Error(`--board expected esp32 or stm32, got "${board}"`);
+  const name = values.board ?? 'stm32';
+  if (!listBoards().includes(name)) throw new Error(`--board expected ${listBoards().join(' or ')}, got "${name}"`);
+  const board = readBoard(name);
   const pollSeconds = values['poll-interval'] === undefined ? DEFAULT_POLL_SECONDS : Number(values['poll-interval']);
   if (!Number.isFinite(pollSeconds) || pollSeconds <= 0) throw new Error(`--poll-interval expected seconds > 0, got "${values['poll-interval']}"`);
   return {
     server,
     state: values.state,
     board,
-    deviceType: values['device-type'] ?? `ota-mcu-sim-${board}`,
+    deviceType: values['device-type'] ?? `ota-mcu-sim-${board.name}`,
     image: values.image === undefined ? undefined : new Uint8Array(readFileSync(values.image)),
     bootKey: values['boot-key'] === undefined ? undefined : readPublicKeyFlag('--boot-key', values['boot-key']),
     artifactKey: values['artifact-key'] === undefined ? undefined : readPublicKeyFlag('--artifact-key', values['artifact-key']),
@@ -90,7 +94,7 @@ function parse(argv: string[]): DeviceArgs | 'help' {
 /** The image a new DIR starts with when --image is not given: an unsigned 1.0.0 for the board. */
 function defaultImage(args: DeviceArgs): Uint8Array {
   const payload = new Uint8Array(16 * 1024).fill(0x5a);
-  return args.board === 'stm32' ? buildMcubootImage({ version: '1.0.0', payload }) : buildEspAppImage({ version: '1.0.0', payload });
+  return args.board.kind === 'mcuboot' ? buildMcubootImage({ version: '1.0.0', payload }) : buildEspAppImage({ version: '1.0.0', payload });
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -103,7 +107,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     args = parsed;
     const isNew = !existsSync(join(args.state, 'device.json'));
-    if (isNew && args.image === undefined && args.bootKey !== undefined && args.board === 'stm32') {
+    if (isNew && args.image === undefined && args.bootKey !== undefined && args.board.kind === 'mcuboot') {
       throw new Error('--image is required for a new --state DIR when --boot-key is given (the bootloader boots only signed images)');
     }
   } catch (error) {
@@ -113,7 +117,8 @@ export async function run(argv: string[]): Promise<number> {
   // A stable seed per DIR: the same directory is the same device (identity, power rail).
   const seed = createHash('sha256').update(args.state).digest().readUInt32LE(0);
   const device = new SimDevice({
-    kind: args.board === 'stm32' ? 'mcuboot' : 'esp-idf',
+    kind: args.board.kind,
+    flash: args.board.flash,
     dir: args.state,
     firstImage: args.image ?? defaultImage(args),
     bootKey: args.bootKey,
@@ -132,7 +137,7 @@ export async function run(argv: string[]): Promise<number> {
     stateCodec: createCborStateCodec(),
     selfTest: () => board.selfTest(),
     onEvent: (event) => render.event(event),
-    updateModules: [args.board === 'stm32' ? createZephyrImageModule() : createEspOtaModule()],
+    updateModules: [args.board.kind === 'mcuboot' ? createZephyrImageModule() : createEspOtaModule()],
   });
   let last: RunOnceResult | undefined;
   try {

@@ -14,6 +14,7 @@ import { createCborStateCodec } from '../../platform/state-codec-cbor.ts';
 import type { Board } from '../../platform/board.ts';
 import type { Http } from '../../platform/http.ts';
 import type { PublicKey } from '../../platform/verifier.ts';
+import { readBoard, type BoardDescription } from '../../scripts/boards.mjs';
 import { writeArtifact, type WriteArtifactOptions } from '../artifact-writer.ts';
 import { SimDevice, type BootedBoard, type FirmwareBehaviour } from '../board/sim-device.ts';
 import { buildEspAppImage } from '../esp-app-image-builder.ts';
@@ -52,8 +53,13 @@ export function firmwareBytes(length: number, seed: number): Uint8Array {
 }
 
 export interface LabOptions {
-  /** 'stm32': MCUboot and zephyr-image payloads (default); 'esp32': ESP-IDF OTA and esp-ota payloads. */
-  readonly board?: 'stm32' | 'esp32';
+  /**
+   * A board of the catalogue (boards/<name>/board.json; default stm32): the lab runs its bootloader
+   * model (MCUboot and zephyr-image payloads, or ESP-IDF OTA and esp-ota) on that model's small
+   * default flash part (simulator/board/sim-device.ts DEFAULT_FLASH), which keeps the demo and the
+   * e2e sweeps fast; test/boards runs each board on its own part.
+   */
+  readonly board?: string;
   /** Image payload bytes (default 24 KiB). */
   readonly payloadBytes?: number;
   readonly slotBytes?: number;
@@ -82,7 +88,10 @@ export class Lab {
   readonly artifactKey: KeyPair;
   readonly otherKey: KeyPair; // signs what must be refused
   readonly options: LabOptions;
-  readonly board: 'stm32' | 'esp32';
+  readonly board: string;
+  /** The board's bootloader model. */
+  readonly kind: BoardDescription['kind'];
+  readonly #payloadType: string;
   /** The device type the lab's boards report and its artifacts carry. */
   readonly deviceType: string;
   device!: SimDevice;
@@ -95,8 +104,11 @@ export class Lab {
     this.dataDir = dataDir;
     this.server = server;
     this.options = options;
-    this.board = options.board ?? 'stm32';
-    this.deviceType = this.board === 'stm32' ? DEVICE_TYPE : ESP32_DEVICE_TYPE;
+    const description = readBoard(options.board ?? 'stm32');
+    this.board = description.name;
+    this.kind = description.kind;
+    this.#payloadType = description.payloadType;
+    this.deviceType = this.kind === 'mcuboot' ? DEVICE_TYPE : ESP32_DEVICE_TYPE;
     this.management = new Management(server.url, server.caPem);
     this.bootKey = keyPair('ed25519');
     this.artifactKey = keyPair('ec');
@@ -108,13 +120,13 @@ export class Lab {
   newDevice(): SimDevice {
     const n = this.#devices++;
     this.device = new SimDevice({
-      kind: this.board === 'stm32' ? 'mcuboot' : 'esp-idf',
+      kind: this.kind,
       dir: join(this.dataDir, `device-${n}`),
       firstImage: this.image(FIRST_VERSION),
-      bootKey: this.board === 'stm32' ? this.bootKey.publicKey : undefined,
+      bootKey: this.kind === 'mcuboot' ? this.bootKey.publicKey : undefined,
       slotBytes: this.options.slotBytes ?? 128 * 1024,
       ca: this.server.caPem,
-      behaviours: this.board === 'stm32' ? mcubootVersions(this.options.behaviours) : this.options.behaviours,
+      behaviours: this.kind === 'mcuboot' ? mcubootVersions(this.options.behaviours) : this.options.behaviours,
       seed: (this.options.seed ?? 1) + n,
     });
     this.deviceId = undefined;
@@ -131,7 +143,7 @@ export class Lab {
   image(version: string, options: { signer?: 'boot' | 'other' | 'none'; payloadBytes?: number } = {}): Uint8Array {
     const signer = options.signer ?? 'boot';
     const payload = firmwareBytes(options.payloadBytes ?? this.options.payloadBytes ?? 24 * 1024, versionSeed(version));
-    if (this.board === 'esp32') return buildEspAppImage({ version, payload });
+    if (this.kind === 'esp-idf') return buildEspAppImage({ version, payload });
     const privateKeyPem = signer === 'boot' ? this.bootKey.privatePem : signer === 'other' ? keyPair('ed25519').privatePem : undefined;
     return buildMcubootImage({ version, payload, privateKeyPem });
   }
@@ -146,8 +158,8 @@ export class Lab {
     return writeArtifact({
       artifactName: name,
       deviceTypes: [this.deviceType],
-      payloadType: this.board === 'stm32' ? 'zephyr-image' : 'esp-ota',
-      files: [{ name: this.board === 'stm32' ? 'zephyr.signed.bin' : 'app.bin', data: image }],
+      payloadType: this.#payloadType,
+      files: [{ name: this.kind === 'mcuboot' ? 'zephyr.signed.bin' : 'app.bin', data: image }],
       compression: 'none',
       ...options,
       signingKey: signer === 'artifact' ? this.artifactKey.privatePem : signer === 'other' ? this.otherKey.privatePem : undefined,
@@ -161,14 +173,14 @@ export class Lab {
       deviceType: this.deviceType,
       artifactName: `firmware-${FIRST_VERSION}`,
       artifactKey: this.options.requireArtifactSignature === false ? undefined : this.artifactKey.publicKey,
-      bootKey: this.options.checkBootKey === false || this.board !== 'stm32' ? undefined : this.bootKey.publicKey,
+      bootKey: this.options.checkBootKey === false || this.kind !== 'mcuboot' ? undefined : this.bootKey.publicKey,
       stateCodec: createCborStateCodec(),
       selfTest: () => board.selfTest(),
       progressMinIntervalMs: 0,
       onEvent: this.options.onEvent,
       ...this.options.client,
       // The board's own update module, then any the lab's options add.
-      updateModules: [this.board === 'stm32' ? createZephyrImageModule() : createEspOtaModule(), ...(this.options.client?.updateModules ?? [])],
+      updateModules: [this.kind === 'mcuboot' ? createZephyrImageModule() : createEspOtaModule(), ...(this.options.client?.updateModules ?? [])],
     };
   }
 

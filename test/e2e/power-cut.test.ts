@@ -5,18 +5,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpMeter } from '../../simulator/demo/http-meter.ts';
 import { Lab } from '../../simulator/demo/lab.ts';
+import { readBoards } from '../../scripts/boards.mjs';
 import { statuses } from './history.ts';
 
 const FINAL = new Set(['success', 'failure', 'already-installed', 'aborted']);
+/** One board of each bootloader model in the catalogue: the sweep is the model's (the lab runs its default flash part). */
+const ONE_PER_KIND = [...new Map(readBoards().map((b) => [b.kind, b] as const)).values()];
 
-describe.each(['stm32', 'esp32'] as const)('power cut at every flash operation of a deployment (%s)', (board) => {
+describe.each(ONE_PER_KIND)('power cut at every flash operation of a deployment ($name, $kind)', ({ name: board, kind }) => {
   const meter = new HttpMeter();
   let lab: Lab;
   let artifact: Uint8Array;
   let operations = 0;
 
   beforeAll(async () => {
-    lab = await Lab.start({ board, payloadBytes: board === 'stm32' ? 24 * 1024 : 16 * 1024, wrapHttp: (http) => meter.wrap(http), client: { checkpointBytes: 8 * 1024 } });
+    lab = await Lab.start({ board, payloadBytes: kind === 'mcuboot' ? 24 * 1024 : 16 * 1024, wrapHttp: (http) => meter.wrap(http), client: { checkpointBytes: 8 * 1024 } });
     artifact = lab.artifact('firmware-1.1.0', lab.image('1.1.0'));
     // A clean run counts the operations of one deployment.
     await lab.enroll();
