@@ -8,6 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readBoard } from '../../scripts/boards.mjs';
 import { parseFfiSignatures, type FfiSignature } from './ffi-types.ts';
+import { ZEPHYR_SYSCALLS } from './zephyr-syscalls.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '..', '..');
@@ -120,5 +121,14 @@ export function requireProvided(provided: BoardModules, specifier: string): void
 
 /** The board's FFI prototypes, parsed as mcconfig parses them (a type ffi.js does not know throws). */
 export function ffiSignaturesOf(provided: BoardModules): FfiSignature[] {
-  return provided.ffiFunctions === undefined ? [] : parseFfiSignatures(provided.ffiFunctions, `board ${provided.board}'s manifests`);
+  if (provided.ffiFunctions === undefined) return [];
+  if (provided.family === 'zephyr') {
+    for (const name of Object.keys(provided.ffiFunctions)) {
+      const header = ZEPHYR_SYSCALLS[name];
+      if (header !== undefined) {
+        throw new Error(`board ${provided.board}: FFI function ${name} is a Zephyr __syscall (${header}): a static inline function with no symbol to link; call it through a C wrapper in the family's ffi "sources"`);
+      }
+    }
+  }
+  return parseFfiSignatures(provided.ffiFunctions, `board ${provided.board}'s manifests`);
 }

@@ -133,3 +133,24 @@ describe('mc/ffi: a type tools/ffi.js does not know is refused when the emulated
     await expect(moddableGuestScript(esp32(), undefined, result)).resolves.toContain('extra');
   });
 });
+
+describe('mc/ffi on Zephyr: a __syscall bound directly is refused, as the device link fails', () => {
+  const zephyr = () => listBoards().find((b) => readBoard(b).family === 'zephyr-mcuboot')!;
+  const binding = (name: string, declaration: object): ManifestReader =>
+    editing(`boards/_${readBoard(zephyr()).family}/manifest.json`, (m) => {
+      const ffi = m.ffi as { functions: Record<string, object> };
+      ffi.functions = { ...ffi.functions, [name]: declaration };
+    });
+
+  it.each([
+    ['sys_csrand_get', { arguments: ['uint8_t*', 'uint32_t'], returns: 'int32_t' }],
+    ['hwinfo_get_reset_cause', { arguments: ['uint8_t*'], returns: 'int32_t' }],
+    ['hwinfo_get_device_id', { arguments: ['uint8_t*', 'uint32_t'], returns: 'int32_t' }],
+  ])('%s', async (name, declaration) => {
+    await expect(moddableGuestScript(zephyr(), undefined, binding(name, declaration))).rejects.toThrow(new RegExp(`${name} is a Zephyr __syscall`));
+  });
+
+  it('the family binds the plain functions directly and the syscalls through its C wrappers', async () => {
+    await expect(moddableGuestScript(zephyr())).resolves.toContain('ota_csrand_get');
+  });
+});
