@@ -8,3 +8,5 @@ export declare function boardDescriptionPlugin(board: BoardDescription): Plugin;
 export declare function bundleBoard(board: string): Promise<string>;
 export declare function bundleBoardWithImports(board: string): Promise<{ text: string; imports: string[] }>;
 export declare function buildBoard(board: string, outDir?: string): Promise<{ outDir: string; files: string[]; bundleBytes: number; imports: string[] }>;
+export declare function onPath(command: string, env?: NodeJS.ProcessEnv): boolean;
+export declare function missingToolchain(board: BoardDescription, env?: NodeJS.ProcessEnv): string | undefined;

@@ -10,9 +10,10 @@
 //   dist/boards/<board>/settings.example.json  every setting main.ts reads from mc/config
 //   plus the family's native pieces (C wrappers, partition table, sdkconfig) and the board's own.
 // Usage: node scripts/build-board.mjs <board> [outDir]
+import { spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { accessSync, constants, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BOARDS_DIR, listBoards, readBoard } from './boards.mjs';
 import { XS_ESBUILD_OPTIONS } from './build.mjs';
@@ -121,12 +122,52 @@ export async function buildBoard(name, outDir = join(BOARDS_DIR, '..', 'dist', '
   return { outDir, files, bundleBytes: new TextEncoder().encode(bundle).length, imports };
 }
 
+/** Whether `command` is an executable on env.PATH. */
+export function onPath(command, env = process.env) {
+  return (env.PATH ?? '').split(delimiter).some((dir) => {
+    if (!dir) return false;
+    try {
+      accessSync(join(dir, command), constants.X_OK);
+      return statSync(join(dir, command)).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * What is missing on this machine to build `board`'s firmware image with the SDK (mcconfig -m):
+ * MODDABLE with mcconfig, and the board's toolchain (ESP-IDF: IDF_PATH with export.sh or idf.py;
+ * Zephyr: ZEPHYR_BASE and west). Undefined when nothing is.
+ */
+export function missingToolchain(board, env = process.env) {
+  const platform = board.mcconfigPlatform;
+  if (!env.MODDABLE || !onPath('mcconfig', env)) return 'the Moddable SDK (MODDABLE set, mcconfig on PATH)';
+  if (platform === 'esp32' || platform.startsWith('esp32/')) {
+    if (!(env.IDF_PATH && (onPath('idf.py', env) || existsSync(join(env.IDF_PATH, 'export.sh'))))) return 'ESP-IDF (IDF_PATH with export.sh, or idf.py on PATH)';
+  } else if (platform.startsWith('zephyr/')) {
+    if (!env.ZEPHYR_BASE || !onPath('west', env)) return 'Zephyr (ZEPHYR_BASE and west)';
+  } else return `a toolchain ota-mcu knows for ${platform}`;
+  return undefined;
+}
+
 async function main() {
   const [name, outDir] = process.argv.slice(2);
   if (name === undefined) throw new TypeError(`usage: build-board.mjs <board> [outDir]; boards: ${listBoards().join(', ')}`);
+  const board = readBoard(name);
   const { outDir: dir, files, bundleBytes } = await buildBoard(name, outDir ? resolve(outDir) : undefined);
   console.log(`${dir}: ${files.join(', ')} (ota-mcu.js ${bundleBytes} bytes)`);
-  console.log(`next: cd ${dir} && mcconfig -d -m -p ${readBoard(name).mcconfigPlatform} serverUrl=https://… deviceType=…`);
+  // Where the SDK and the board's toolchain are installed, go on to the firmware image (a release
+  // build, settings from the manifest's "config"); otherwise say what that needs and stop here.
+  const missing = missingToolchain(board);
+  if (missing !== undefined) {
+    console.log(`firmware: not built (no ${missing}); next: cd ${dir} && mcconfig -m -p ${board.mcconfigPlatform} serverUrl=https://… deviceType=…`);
+    return;
+  }
+  console.log(`firmware: mcconfig -m -t build -p ${board.mcconfigPlatform} -o ${join(dir, 'build')}`);
+  const result = spawnSync('mcconfig', ['-m', '-t', 'build', '-p', board.mcconfigPlatform, '-o', join(dir, 'build')], { cwd: dir, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error(`mcconfig exited ${result.status ?? result.error?.message}`);
+  console.log(`firmware: built under ${join(dir, 'build')}`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

@@ -48,6 +48,7 @@ import { accessSync, constants, cpSync, existsSync, mkdirSync, readdirSync, read
 import { basename, delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { listBoards, readBoard } from './boards.mjs';
+import { missingToolchain, onPath } from './build-board.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The scratch dir: build/ is gitignored. Each run starts it afresh. */
@@ -231,10 +232,6 @@ function run(command, args, { cwd, env, log }) {
   const output = `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? `\n${result.error.message}\n` : ''}`;
   writeFileSync(log, `$ (cd ${cwd} && ${command} ${args.join(' ')})\n${output}`, { flag: 'a' });
   return { status: result.error ? -1 : result.status, output };
-}
-
-function onPath(command, env) {
-  return (env.PATH ?? '').split(delimiter).some((dir) => dir && defaultProbe.executable(join(dir, command)));
 }
 
 /** A path as printed: relative to the repository when inside it. */
@@ -444,16 +441,8 @@ async function checkBoard(name, { moddable, env, scratch, say }) {
 
 /** `mcconfig -d -m -t build`: the SDK's full firmware build, where the board's toolchain is installed. */
 function buildFirmware(name, { appDir, outDir }, env, say) {
-  const board = readBoard(name);
-  const platform = board.mcconfigPlatform;
-  let missing;
-  if (platform === 'esp32' || platform.startsWith('esp32/')) {
-    const idf = env.IDF_PATH && (onPath('idf.py', env) || existsSync(join(env.IDF_PATH, 'export.sh')));
-    if (!idf) missing = 'ESP-IDF (IDF_PATH with export.sh, or idf.py on PATH)';
-  } else if (platform.startsWith('zephyr/')) {
-    const west = onPath('west', env) || (env.ZEPHYR_BASE && existsSync(join(env.ZEPHYR_BASE, '..', '.venv', 'bin', 'activate')));
-    if (!env.ZEPHYR_BASE || !west) missing = 'Zephyr (ZEPHYR_BASE and west)';
-  } else missing = `a toolchain this check knows for ${platform}`;
+  const platform = readBoard(name).mcconfigPlatform;
+  const missing = missingToolchain(readBoard(name), env);
   if (missing) {
     say(`firmware: not built: no ${missing} on this machine`);
     return true;
