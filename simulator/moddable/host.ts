@@ -256,6 +256,7 @@ export class ModdableHost {
   readonly #open = new Set<object>(); // network requests in flight: device time runs in real time
   #idleWaiters: (() => void)[] = [];
   readonly #cancelledTimers = new Set<number>();
+  readonly #timerClears = new Map<number, () => void>();
   /** Lines the firmware traced. */
   readonly traced: string[] = [];
 
@@ -423,14 +424,22 @@ export class ModdableHost {
    */
   async timerWait(ms: number, key: number): Promise<void> {
     const started = Date.now();
-    while (this.#open.size > 0) {
-      const left = ms - (Date.now() - started);
-      if (left <= 0) return;
-      const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const elapsed = new Promise<void>((resolve) => (timer = setTimeout(resolve, left)));
-      await Promise.race([idle, elapsed]);
-      clearTimeout(timer);
+    // Timer.clear / Timer.schedule free a device's timer at once: a wait cleared while the network
+    // is open settles now, or every re-armed watchdog would stay pending (and alive in the guest)
+    // until the network goes idle.
+    const cleared = new Promise<void>((resolve) => this.#timerClears.set(key, resolve));
+    try {
+      while (this.#open.size > 0 && !this.#cancelledTimers.has(key)) {
+        const left = ms - (Date.now() - started);
+        if (left <= 0) return;
+        const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const elapsed = new Promise<void>((resolve) => (timer = setTimeout(resolve, left)));
+        await Promise.race([idle, elapsed, cleared]);
+        clearTimeout(timer);
+      }
+    } finally {
+      this.#timerClears.delete(key);
     }
     // A timer cleared meanwhile (the watchdog of a finished request) must not move device time.
     if (this.#cancelledTimers.delete(key)) return;
@@ -440,6 +449,7 @@ export class ModdableHost {
 
   timerCancel(key: number): void {
     this.#cancelledTimers.add(key);
+    this.#timerClears.get(key)?.();
   }
 
   timerDelay(ms: number): void {
