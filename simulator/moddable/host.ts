@@ -225,20 +225,36 @@ class HostHash {
   }
 }
 
+/**
+ * A response body as a device's socket holds it: an arrived piece stays here (on a device, in the
+ * network stack's buffers, outside the XS heap) and the guest copies out only what read() takes.
+ */
 class HostResponse {
+  #piece: Uint8Array | undefined;
+  #at = 0;
   constructor(
     readonly host: ModdableHost,
     readonly response: HttpResponse,
   ) {}
-  async read(): Promise<Uint8Array | undefined> {
+  /** Waits for the next piece; resolves with its byte count, or undefined at the end of the body. */
+  async next(): Promise<number | undefined> {
     try {
       const chunk = await this.response.read();
       if (chunk === undefined) this.host.networkDone(this);
-      return chunk;
+      this.#piece = chunk;
+      this.#at = 0;
+      return chunk?.length;
     } catch (error) {
       this.host.networkDone(this);
       throw nativeError((error as Error).message);
     }
+  }
+  /** Up to `count` bytes of the current piece. */
+  take(count: number): Uint8Array {
+    const piece = this.#piece ?? new Uint8Array(0);
+    const out = piece.subarray(this.#at, this.#at + count);
+    this.#at += out.length;
+    return out;
   }
   async close(): Promise<void> {
     this.host.networkDone(this);
