@@ -1,8 +1,7 @@
 // Portable device identity key: Ed25519 or ECDSA P-256 (@noble/curves), signing
 // as Mender's X-MEN-Signature expects (see Signer in verifier.ts).
-import { p256 } from '@noble/curves/nist.js';
+import { ed25519, p256 } from './noble-curves.ts';
 import { publicKeyToPem } from './public-key.ts';
-import { ed25519Lean, p256Lean } from './verifier-noble.ts';
 import type { Signer } from './verifier.ts';
 
 export type SignerKeyType = 'ed25519' | 'ecdsa-p256';
@@ -38,21 +37,19 @@ export function createSigner(type: SignerKeyType, secretKey: Uint8Array): Signer
   }
   const secret = secretKey.slice(); // the caller may wipe or reuse its array
   if (type === 'ed25519') {
-    const ed = ed25519Lean();
-    const publicKeyPem = publicKeyToPem({ type: 'ed25519', raw: ed.getPublicKey(secret) });
+    const publicKeyPem = publicKeyToPem({ type: 'ed25519', raw: ed25519.getPublicKey(secret) });
     return {
       type,
       publicKeyPem,
-      sign: (message: Uint8Array): Uint8Array => ed.sign(message, secret),
+      sign: (message: Uint8Array): Uint8Array => ed25519.sign(message, secret),
     };
   }
-  const ec = p256Lean();
-  if (!ec.utils.isValidSecretKey(secret)) throw new RangeError('"secretKey" is not a valid P-256 scalar (0 or ≥ n)');
-  const publicKeyPem = publicKeyToPem({ type: 'ecdsa-p256', raw: ec.getPublicKey(secret, false) });
+  if (!p256.utils.isValidSecretKey(secret)) throw new RangeError('"secretKey" is not a valid P-256 scalar (0 or ≥ n)');
+  const publicKeyPem = publicKeyToPem({ type: 'ecdsa-p256', raw: p256.getPublicKey(secret, false) });
   return {
     type,
     publicKeyPem,
     // prehash: SHA-256(message); DER as Mender's server (Go x509/ecdsa.VerifyASN1) expects.
-    sign: (message: Uint8Array): Uint8Array => ec.sign(message, secret, { prehash: true, format: 'der' }),
+    sign: (message: Uint8Array): Uint8Array => p256.sign(message, secret, { prehash: true, format: 'der' }),
   };
 }

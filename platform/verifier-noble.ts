@@ -1,9 +1,8 @@
 // Portable signature verification: ECDSA P-256 and Ed25519 (@noble/curves), and RSA
 // PKCS#1 v1.5 / PSS with SHA-256 (RFC 8017 §8.2.2, §9.1.2) by BigInt modular exponentiation.
-import { ed25519 } from '@noble/curves/ed25519.js';
-import { p256 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { equalBytes, fromHex, toHex } from '../core/bytes.ts';
+import { ed25519, p256 } from './noble-curves.ts';
 import type { PublicKey, SignatureScheme, Verifier } from './verifier.ts';
 
 const DIGEST_BYTES = 32;
@@ -12,33 +11,6 @@ const RSA_MIN_BITS = 2048;
 const RSA_MAX_BITS = 4096;
 // DER DigestInfo prefix for SHA-256 (RFC 8017 §9.2 note 1): what mender-artifact's Go signer writes.
 const SHA256_DIGEST_INFO = fromHex('3031300d060960864801650304020105000420');
-
-/**
- * Both curves with a 4-bit window for their base-point tables, set on first use (not at module load:
- * XS freezes modules). A table lives as long as the engine, and its size is what a device feels.
- * Measured in xsnap (64-bit slots; half on a device), the heap kept after one sign + verify:
- * Ed25519 660 KiB with @noble/ed25519's fixed 8-bit window, 220 KiB with noble-curves' default 6,
- * 82 KiB with 4; P-256 177 KiB by default, 66 KiB with 4 (and fewer operations for one use).
- * Signing and verifying happen once per authorization or artifact, so speed matters less.
- */
-function useLeanWindows(): void {
-  if (leanWindows) return;
-  ed25519.Point.BASE.precompute(BASE_WINDOW_BITS);
-  p256.Point.BASE.precompute(BASE_WINDOW_BITS);
-  leanWindows = true;
-}
-const BASE_WINDOW_BITS = 4;
-let leanWindows = false;
-
-export function ed25519Lean(): typeof ed25519 {
-  useLeanWindows();
-  return ed25519;
-}
-
-export function p256Lean(): typeof p256 {
-  useLeanWindows();
-  return p256;
-}
 
 function expectKey(scheme: SignatureScheme, key: PublicKey, type: PublicKey['type']): void {
   if (!key || key.type !== type) {
@@ -149,7 +121,7 @@ function verifyEcdsa(key: Extract<PublicKey, { type: 'ecdsa-p256' }>, digest: Ui
   // uses, does not require low-S, and neither does OpenSSL.
   const format = signature.length === 64 ? 'compact' : 'der';
   if (format === 'der' && (signature.length < 8 || signature.length > 72)) return false;
-  return p256Lean().verify(signature, digest, key.raw, { prehash: false, lowS: false, format });
+  return p256.verify(signature, digest, key.raw, { prehash: false, lowS: false, format });
 }
 
 export const verifierNoble: Verifier = {
@@ -162,7 +134,7 @@ export const verifierNoble: Verifier = {
         if (signature.length !== 64) return false;
         try {
           // RFC 8032 checks (no ZIP-215 leniency), as Go's crypto/ed25519 and OpenSSL do.
-          return ed25519Lean().verify(signature, signed, (key as Extract<PublicKey, { type: 'ed25519' }>).raw, { zip215: false });
+          return ed25519.verify(signature, signed, (key as Extract<PublicKey, { type: 'ed25519' }>).raw, { zip215: false });
         } catch {
           return false; // malformed point or scalar
         }

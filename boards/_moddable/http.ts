@@ -191,14 +191,18 @@ class ModdableResponse implements HttpResponse {
     }
   }
 
-  /** Re-arms the watchdog: the request made progress. */
+  /**
+   * Pushes the watchdog back: the request made progress. One repeating timer per response, moved by
+   * Timer.schedule (which re-arms the native timer in place): a Timer.set per chunk would make a host
+   * object and a closure for every chunk the body brings.
+   */
   progress(): void {
     if (this.#finished) return;
-    if (this.#watchdog !== undefined) Timer.clear(this.#watchdog);
-    this.#watchdog = Timer.set(() => {
-      this.#watchdog = undefined;
-      this.done(new Error(`no progress for ${this.#timeoutMs} ms`));
-    }, this.#timeoutMs);
+    if (this.#watchdog === undefined) {
+      this.#watchdog = Timer.repeat(() => this.done(new Error(`no progress for ${this.#timeoutMs} ms`)), this.#timeoutMs);
+    } else {
+      Timer.schedule(this.#watchdog, this.#timeoutMs, this.#timeoutMs);
+    }
   }
 
   #stop(): void {

@@ -37,8 +37,7 @@ class HTTPRequest {
   #body: Uint8Array[] = [];
   #bodyBytes = 0;
   #response: RemoteRef | undefined;
-  #chunk: Uint8Array | undefined; // the arrived piece the app is reading
-  #chunkAt = 0;
+  #left = 0; // bytes of the arrived piece (kept by the host, as a socket keeps them) not read yet
   #finishBody: (() => void) | undefined;
 
   constructor(client: HTTPClient, options: RequestOptions) {
@@ -82,24 +81,23 @@ class HTTPRequest {
     this.#call('onHeaders', head.status, head.headers, head.statusText);
     for (;;) {
       if (this.#phase !== 'body') return;
-      let chunk: Uint8Array | undefined;
+      let arrived: number | undefined;
       try {
-        chunk = (await nativeAsync(head.response, 'read')) as Uint8Array | undefined;
+        arrived = (await nativeAsync(head.response, 'next')) as number | undefined;
       } catch (error) {
         this.#client.fail(this, error as Error);
         return;
       }
       if (this.#phase !== 'body') return;
-      if (chunk === undefined) {
+      if (arrived === undefined) {
         this.#phase = 'done';
         this.#call('onDone', null);
         return;
       }
-      if (chunk.length === 0) continue;
-      this.#chunk = chunk;
-      this.#chunkAt = 0;
+      if (arrived === 0) continue;
+      this.#left = arrived;
       const drained = new Promise<void>((resolve) => (this.#finishBody = resolve));
-      this.#call('onReadable', chunk.length);
+      this.#call('onReadable', arrived);
       await drained;
     }
   }
@@ -109,22 +107,21 @@ class HTTPRequest {
   }
 
   read(target?: number | ArrayBuffer | ArrayBufferView): ArrayBuffer | number | undefined {
-    if (this.#phase !== 'body' || this.#chunk === undefined) return undefined;
-    const left = this.#chunk.length - this.#chunkAt;
+    if (this.#phase !== 'body' || this.#left === 0 || this.#response === undefined) return undefined;
     let out: ArrayBuffer | number;
     let n: number;
     if (target === undefined || typeof target === 'number') {
-      n = Math.min(left, target === undefined ? left : Math.max(0, Math.trunc(target)));
-      out = this.#chunk.slice(this.#chunkAt, this.#chunkAt + n).buffer;
+      n = Math.min(this.#left, target === undefined ? this.#left : Math.max(0, Math.trunc(target)));
+      out = (nativeOn(this.#response, 'take', n) as Uint8Array).slice().buffer;
     } else {
       const into = bytesOf(target, 'read');
-      n = Math.min(left, into.length);
-      into.set(this.#chunk.subarray(this.#chunkAt, this.#chunkAt + n));
+      const piece = nativeOn(this.#response, 'take', Math.min(this.#left, into.length)) as Uint8Array;
+      into.set(piece);
+      n = piece.length;
       out = n;
     }
-    this.#chunkAt += n;
-    if (this.#chunkAt === this.#chunk.length) {
-      this.#chunk = undefined;
+    this.#left -= n;
+    if (this.#left === 0) {
       const next = this.#finishBody;
       this.#finishBody = undefined;
       // The next piece is fetched after this call returns: no callback inside the caller's read().

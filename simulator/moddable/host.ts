@@ -225,20 +225,36 @@ class HostHash {
   }
 }
 
+/**
+ * A response body as a device's socket holds it: an arrived piece stays here (on a device, in the
+ * network stack's buffers, outside the XS heap) and the guest copies out only what read() takes.
+ */
 class HostResponse {
+  #piece: Uint8Array | undefined;
+  #at = 0;
   constructor(
     readonly host: ModdableHost,
     readonly response: HttpResponse,
   ) {}
-  async read(): Promise<Uint8Array | undefined> {
+  /** Waits for the next piece; resolves with its byte count, or undefined at the end of the body. */
+  async next(): Promise<number | undefined> {
     try {
       const chunk = await this.response.read();
       if (chunk === undefined) this.host.networkDone(this);
-      return chunk;
+      this.#piece = chunk;
+      this.#at = 0;
+      return chunk?.length;
     } catch (error) {
       this.host.networkDone(this);
       throw nativeError((error as Error).message);
     }
+  }
+  /** Up to `count` bytes of the current piece. */
+  take(count: number): Uint8Array {
+    const piece = this.#piece ?? new Uint8Array(0);
+    const out = piece.subarray(this.#at, this.#at + count);
+    this.#at += out.length;
+    return out;
   }
   async close(): Promise<void> {
     this.host.networkDone(this);
@@ -256,6 +272,7 @@ export class ModdableHost {
   readonly #open = new Set<object>(); // network requests in flight: device time runs in real time
   #idleWaiters: (() => void)[] = [];
   readonly #cancelledTimers = new Set<number>();
+  readonly #timerClears = new Map<number, () => void>();
   /** Lines the firmware traced. */
   readonly traced: string[] = [];
 
@@ -423,14 +440,22 @@ export class ModdableHost {
    */
   async timerWait(ms: number, key: number): Promise<void> {
     const started = Date.now();
-    while (this.#open.size > 0) {
-      const left = ms - (Date.now() - started);
-      if (left <= 0) return;
-      const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const elapsed = new Promise<void>((resolve) => (timer = setTimeout(resolve, left)));
-      await Promise.race([idle, elapsed]);
-      clearTimeout(timer);
+    // Timer.clear / Timer.schedule free a device's timer at once: a wait cleared while the network
+    // is open settles now, or every re-armed watchdog would stay pending (and alive in the guest)
+    // until the network goes idle.
+    const cleared = new Promise<void>((resolve) => this.#timerClears.set(key, resolve));
+    try {
+      while (this.#open.size > 0 && !this.#cancelledTimers.has(key)) {
+        const left = ms - (Date.now() - started);
+        if (left <= 0) return;
+        const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const elapsed = new Promise<void>((resolve) => (timer = setTimeout(resolve, left)));
+        await Promise.race([idle, elapsed, cleared]);
+        clearTimeout(timer);
+      }
+    } finally {
+      this.#timerClears.delete(key);
     }
     // A timer cleared meanwhile (the watchdog of a finished request) must not move device time.
     if (this.#cancelledTimers.delete(key)) return;
@@ -440,6 +465,7 @@ export class ModdableHost {
 
   timerCancel(key: number): void {
     this.#cancelledTimers.add(key);
+    this.#timerClears.get(key)?.();
   }
 
   timerDelay(ms: number): void {

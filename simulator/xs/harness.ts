@@ -61,6 +61,12 @@ export class XsHarness {
     return { slots: meter.currentHeapCount, bytes: meter.currentHeapCount * XS_SLOT_BYTES };
   }
 
+  /** Live slots and chunk bytes after a full collection (XS's own counters: variant worker only). */
+  async memory(): Promise<{ slots: number; chunkBytes: number }> {
+    const memory = await this.worker.memory({ gc: true });
+    return { slots: memory.currentSlots, chunkBytes: memory.currentChunkBytes };
+  }
+
   async close(): Promise<void> {
     await this.worker.close();
   }

@@ -1,6 +1,6 @@
 // XS jobs around the artifact reader: the pipeline on given bytes with a chosen digest, SHA-256
 // alone, and the bare chunking loop (the feed's own cost), each metered inside XS; and one identity
-// signature (its heap cost).
+// signature and one signature check (their heap and compute cost).
 import { parsePublicKeyPem } from '../../../platform/public-key.ts';
 import { createSigner, generateSecretKey, type SignerKeyType } from '../../../platform/signer-noble.ts';
 import { sha256Noble } from '../../../platform/digest-noble.ts';
@@ -56,8 +56,16 @@ export const readerJobs: Record<string, Job> = {
   },
   /** One device-identity signature (the auth request), so the host can see what it leaves on the heap. */
   signOnce: async (args: { type: SignerKeyType; seed: Uint8Array }) => {
+    const meter = startMeter();
     const signer = createSigner(args.type, generateSecretKey(args.type, (n) => args.seed.subarray(0, n)));
-    return { signature: await signer.sign(new Uint8Array([1, 2, 3])), publicKeyPem: signer.publicKeyPem };
+    const signature = await signer.sign(new Uint8Array([1, 2, 3]));
+    return { signature, publicKeyPem: signer.publicKeyPem, compute: meter.stop() };
+  },
+  verifyOnce: async (args: { keyPem: string; signed: Uint8Array; signature: Uint8Array }) => {
+    const key = parsePublicKeyPem(args.keyPem);
+    const meter = startMeter();
+    const ok = verifierNoble.verify(key.type === 'ed25519' ? 'ed25519' : 'ecdsa-p256-sha256', key, args.signed, args.signature);
+    return { ok, compute: meter.stop() };
   },
   feedOnly: async (args: { bytes: Uint8Array; chunkSize: number }) => {
     const meter = startMeter();
