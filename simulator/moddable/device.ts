@@ -149,7 +149,7 @@ type Path = (string | number)[];
 export interface ClientRunOptions {
   readonly selfTest?: boolean;
   readonly onEvent?: (event: ClientEvent) => void;
-  /** Readings of XS's counters at each I/O point and state change, with the boot they come from (1-based). */
+  /** Readings of XS's counters at each I/O point and state change (the memory harness). */
   readonly onMemory?: (reading: MemoryReading) => void;
 }
 
