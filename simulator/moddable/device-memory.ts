@@ -73,7 +73,7 @@ export interface OutsideBuffer {
 
 /**
  * sizeof() of miniz's structures on a 32-bit build, measured with gcc -m32 (Debian gcc 12.2) on the
- * SDK 8.2.3's modules/data/zlib/miniz.c (2026-12-08, when this harness was written; re-measured by the bench when
+ * SDK 8.2.3's modules/data/zlib/miniz.c (2026-12-08, when this harness was written; measureMinizSizes re-measures it from
  * $MODDABLE is set, measureMinizSizes). i386 and Xtensa/ARMv7 agree here: the structures hold 32-bit
  * and byte fields and MINIZ_HAS_64BIT_REGISTERS is 0 on all three.
  */
