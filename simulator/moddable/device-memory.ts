@@ -73,8 +73,8 @@ export interface OutsideBuffer {
 
 /**
  * sizeof() of miniz's structures on a 32-bit build, measured with gcc -m32 (Debian gcc 12.2) on the
- * SDK 8.2.3's modules/data/zlib/miniz.c (2026-12-08, when this harness was written; measureMinizSizes re-measures it from
- * $MODDABLE is set, measureMinizSizes). i386 and Xtensa/ARMv7 agree here: the structures hold 32-bit
+ * SDK 8.2.3's modules/data/zlib/miniz.c on 2026-12-08; measureMinizSizes(<$MODDABLE>) re-measures
+ * (nothing calls it automatically yet). i386 and Xtensa/ARMv7 agree here: the structures hold 32-bit
  * and byte fields and MINIZ_HAS_64BIT_REGISTERS is 0 on all three.
  */
 export const MINIZ_SIZES_32 = { z_stream: 56, inflate_state: 43784 } as const;
