@@ -73,6 +73,12 @@ export interface WriteArtifactOptions {
   readonly compression?: 'none' | 'gzip';
   /** -k: PEM private key (RSA → PKCS#1 v1.5 SHA-256; EC P-256 → raw r‖s), any PEM form Node reads. */
   readonly signingKey?: string;
+  /**
+   * Signs the manifest instead of `signingKey` and returns manifest.sig's base64 text: for schemes
+   * ota-mcu's reader verifies beyond mender-artifact's (Ed25519 over the manifest itself,
+   * core/artifact/artifact-reader.ts), which `signingKey` refuses.
+   */
+  readonly signManifest?: (manifest: Uint8Array) => string;
   /** Seconds since the epoch for header.tar and data/0000.tar (default: now). */
   readonly mtime?: number;
   /** Default root (0/0). */
@@ -122,7 +128,9 @@ export function writeArtifactTo(options: WriteArtifactOptions, sink: (chunk: Uin
 
   emitEntry(sink, 'version', utf8(VERSION_JSON), 0o600, 0, NOBODY);
   emitEntry(sink, 'manifest', manifest, 0o600, 0, NOBODY);
-  if (options.signingKey !== undefined) {
+  if (options.signManifest !== undefined) {
+    emitEntry(sink, 'manifest.sig', utf8(options.signManifest(manifest)), 0o600, 0, NOBODY);
+  } else if (options.signingKey !== undefined) {
     emitEntry(sink, 'manifest.sig', utf8(signManifest(options.signingKey, manifest)), 0o600, 0, NOBODY);
   }
   emitEntry(sink, headerName, headerTar, 0o600, mtime, owner);

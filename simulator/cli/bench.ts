@@ -1,7 +1,7 @@
 // `ota-mcu bench` (= `npm run bench`): runs the bench sections, prints one table per section and
 // writes bench/results.json. A section is a module in simulator/bench/ exporting `run()`; adding one
 // is one line in SECTIONS.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,11 +16,14 @@ export interface BenchRow {
 
 export interface BenchSection {
   run(): Promise<BenchRow[]>;
+  /** Top-level entries the section adds to results.json beside "sections" (deviceMemory). */
+  topLevel?(): Record<string, unknown> | undefined;
 }
 
 const SECTIONS: Record<string, () => Promise<BenchSection>> = {
   reader: () => import('../bench/reader.ts'),
   xs: () => import('../bench/xs.ts'),
+  deviceMemory: () => import('../bench/device-memory.ts'),
 };
 
 const DEFAULT_OUT = 'bench/results.json';
@@ -38,9 +41,12 @@ export async function run(argv: string[]): Promise<number> {
     const names = values.only ?? Object.keys(SECTIONS);
     for (const name of names) if (!(name in SECTIONS)) throw new Error(`unknown section "${name}" (have: ${Object.keys(SECTIONS).join(', ')})`);
     const results: Record<string, BenchRow[]> = {};
+    const top: Record<string, unknown> = {};
     for (const name of names) {
       process.stderr.write(`bench: ${name}…\n`);
-      const rows = await (await SECTIONS[name]!()).run();
+      const section = await SECTIONS[name]!();
+      const rows = await section.run();
+      Object.assign(top, section.topLevel?.());
       results[name] = rows;
       process.stdout.write(`\n${name}\n${formatTable(rows)}\n`);
       for (const note of new Set(rows.flatMap((row) => (row.note === undefined ? [] : [row.note])))) process.stdout.write(`note: ${note}\n`);
@@ -48,7 +54,10 @@ export async function run(argv: string[]): Promise<number> {
     const out = resolve(values.out ?? DEFAULT_OUT);
     mkdirSync(dirname(out), { recursive: true });
     const machine = { node: process.version, platform: `${process.platform}-${process.arch}`, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length };
-    writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), machine, sections: results }, null, 2)}\n`);
+    // bench/results.json is the committed record: sections not run this time keep their last results.
+    const previous = existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as { sections?: Record<string, BenchRow[]> } & Record<string, unknown>) : {};
+    const merged = { ...previous, date: new Date().toISOString(), machine, ...top, sections: { ...previous.sections, ...results } };
+    writeFileSync(out, `${JSON.stringify(merged, null, 2)}\n`);
     process.stdout.write(`\nwrote ${out}\n`);
     return 0;
   } catch (error) {

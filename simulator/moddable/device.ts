@@ -24,6 +24,7 @@ import { XsHarness } from '../xs/harness.ts';
 import { XsAbort, XsWorker, type XsCreation } from '../xs/worker.ts';
 import { moddableGuestScript, type ModdableBoardName } from './bundle.ts';
 import { ModdableHost } from './host.ts';
+import type { MemoryReading } from './guest-memory.ts';
 import { boardModules, ffiSignaturesOf } from './manifest-modules.ts';
 
 export interface ModdableBootInfo {
@@ -145,6 +146,13 @@ export function enforcedCreation(creation: ManifestCreation, baseline: XsBaselin
 
 type Path = (string | number)[];
 
+export interface ClientRunOptions {
+  readonly selfTest?: boolean;
+  readonly onEvent?: (event: ClientEvent) => void;
+  /** Readings of XS's counters at each I/O point and state change (the memory harness). */
+  readonly onMemory?: (reading: MemoryReading) => void;
+}
+
 interface CallResult {
   value: unknown;
   buffers: (Uint8Array | undefined)[];
@@ -235,11 +243,15 @@ export class ModdableBoot {
   }
 
   /** Runs the update client's runOnce() with the board in XS. */
-  async runClient(settings: BoardSettings, options: { selfTest?: boolean; onEvent?: (event: ClientEvent) => void } = {}): Promise<RunOnceResult> {
+  /** `onMemory`: the memory harness's readings (simulator/moddable/guest-memory.ts); none without it. */
+  async runClient(settings: BoardSettings, options: ClientRunOptions = {}): Promise<RunOnceResult> {
     this.harness.bridge.onNotify = (kind, value) => {
       if (kind === 'event') options.onEvent?.(value as ClientEvent);
+      if (kind === 'memory') options.onMemory?.(value as MemoryReading);
     };
-    const { value } = await this.harness.job<RunOnceResult>('runClient', { settings, selfTest: options.selfTest ?? false, events: options.onEvent !== undefined });
+    const { value } = await this.harness.job<RunOnceResult>('runClient', {
+      settings, selfTest: options.selfTest ?? false, events: options.onEvent !== undefined, memory: options.onMemory !== undefined,
+    });
     return value;
   }
 
@@ -272,7 +284,7 @@ export class ModdableBoot {
  * run the client once in a fresh engine; a restart or power cut boots again, until runOnce returns.
  */
 export async function runModdableClient(
-  options: ModdableDeviceOptions & { settings: BoardSettings; selfTest?: boolean; onEvent?: (event: ClientEvent) => void; maxBoots?: number },
+  options: ModdableDeviceOptions & ClientRunOptions & { settings: BoardSettings; maxBoots?: number; onBoot?: (boot: number) => void },
 ): Promise<{ boots: number; last: RunOnceResult | undefined; traced: string[] }> {
   let last: RunOnceResult | undefined;
   const traced: string[] = [];
@@ -287,7 +299,8 @@ export async function runModdableClient(
         await boot.booted.selfTest().catch(() => undefined);
         continue;
       }
-      last = await boot.runClient(options.settings, { selfTest: options.selfTest, onEvent: options.onEvent });
+      options.onBoot?.(count);
+      last = await boot.runClient(options.settings, { selfTest: options.selfTest, onEvent: options.onEvent, onMemory: options.onMemory });
       traced.push(...boot.host.traced);
       return { boots: count, last, traced };
     } catch (error) {

@@ -25,8 +25,20 @@ export function useBridge(bridge: GuestBridge): void {
   pump.running = false;
 }
 
+/**
+ * The memory harness's probe (simulator/moddable/device-memory.ts), called at every async native
+ * before it starts: the I/O points where a device's event loop would wait. Undefined (no cost)
+ * unless the harness asked for it (guest-main's runClient job, `memory: true`).
+ */
+let memoryProbe: ((method: string, args: readonly unknown[]) => void) | undefined;
+
+export function setMemoryProbe(probe: typeof memoryProbe): void {
+  memoryProbe = probe;
+}
+
 /** Starts `target.method(...args)` in Node (an async native) and settles when it completes. */
 export function nativeAsync(target: RemoteRef | undefined, method: string, ...args: unknown[]): Promise<unknown> {
+  memoryProbe?.(method, args);
   const id = bridge().call(HOST, 'asyncStart', [target, method, args]) as number;
   return new Promise((resolve, reject) => {
     pump.waiters.set(id, { resolve, reject });

@@ -14,14 +14,17 @@ import type { GuestBridge } from '../xs/guest/bridge.ts';
 import { createJobRunner, type Job } from '../xs/guest/jobs.ts';
 import System from './embedded-io-system.ts';
 import { native, nativeAsync, useBridge } from './guest-bridge.ts';
+import { startMemoryProbe } from './guest-memory.ts';
 
 interface GuestState {
   board: Board | undefined;
   readonly handles: Map<number, object>;
   nextHandle: number;
+  /** The client of a run measured by the memory harness, kept alive for the 'idle' reading. */
+  client: unknown;
 }
 
-const state: GuestState = { board: undefined, handles: new Map(), nextHandle: 1 };
+const state: GuestState = { board: undefined, handles: new Map(), nextHandle: 1, client: undefined };
 
 /** What the Moddable runtime sets up before main: the global System and trace. */
 export function installGlobals(): void {
@@ -83,15 +86,32 @@ export const guestJobs: Record<string, Job> = {
       props: handle === undefined ? undefined : snapshot(handle),
     };
   },
-  runClient: async (args: { settings: BoardSettings; selfTest: boolean; events: boolean }, bridge: GuestBridge) => {
+  /** `memory`: the memory harness's readings (guest-memory.ts) at each I/O point and state change. */
+  runClient: async (args: { settings: BoardSettings; selfTest: boolean; events: boolean; memory?: boolean }, bridge: GuestBridge) => {
     const board = state.board;
     if (board === undefined) throw new Error('runClient before boot');
+    const probe = args.memory ? startMemoryProbe(bridge) : undefined;
+    // The board as built by the boot job, before the client exists; this reading's peaks also
+    // cover the bundle's evaluation and are not used (device-memory.ts).
+    probe?.read('start');
+    const onEvent = (event: ClientEvent): void => {
+      if (event.type === 'state') probe?.state(event.state);
+      if (args.events) bridge.notify('event', event);
+    };
     const config = clientConfigFrom(args.settings, {
       ...(args.selfTest ? { selfTest: () => nativeAsync(undefined, 'selfTest') as Promise<boolean> } : {}),
-      ...(args.events ? { onEvent: (event: ClientEvent) => bridge.notify('event', event) } : {}),
+      ...(args.events || probe ? { onEvent } : {}),
     });
     // As each family's main.ts does: the update module of its boot chain.
-    return createClient(board, { ...config, updateModules: createUpdateModules() }).runOnce();
+    const client = createClient(board, { ...config, updateModules: createUpdateModules() });
+    const result = await client.runOnce();
+    if (probe) {
+      // Between polls: the client and the board stay alive, waiting for the next poll.
+      state.client = client;
+      probe.read('end', 'idle');
+      probe.read('idle');
+    }
+    return result;
   },
 };
 

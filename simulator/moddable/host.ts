@@ -24,7 +24,7 @@ const ESP_RESET: Record<ResetReason, number> = { 'power-on': 1, software: 3, pan
 /** hwinfo RESET_* bits an STM32 reports (hwinfo_stm32.c; RM0433 §8.4.4): NRST comes with every internal reset, BOR with a POR. */
 const ZEPHYR_RESET: Record<ResetReason, number> = { 'power-on': (1 << 3) | (1 << 2) | 1, software: (1 << 1) | 1, watchdog: (1 << 4) | 1, brownout: (1 << 2) | 1, panic: (1 << 1) | 1, unknown: 0 };
 const ASYNC_METHODS = new Set(['httpRequest', 'timerWait', 'selfTest']);
-const INFLATE_PIECE_BYTES = 1024; // inflate.c kOutputBufferSize
+export const INFLATE_PIECE_BYTES = 1024; // inflate.c kOutputBufferSize
 const FORMATS = ['buffer', 'string', 'uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'uint64', 'int64'];
 
 export interface ModdableHostOptions {

@@ -1,0 +1,129 @@
+// Bench section "deviceMemory" (issue 12 items 2 and 3): the memory harness
+// (simulator/moddable/device-memory.ts) over the full matrix on every board, 32-bit XS, and the
+// record bench/results.json keeps under "deviceMemory" (the budgets' field names are a public
+// interface). The CI test (test/boards/device-memory.test.ts) runs a representative subset.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { BenchRow } from '../cli/bench.ts';
+import { bootKeyPem, RIGS } from '../../test/boards/rig.ts';
+import {
+  caseName, DEVICE_MEMORY_BUDGETS, engineDescription, FULL_MATRIX, MemoryLab, MIB, OUTSIDE_XS, OUTSIDE_XS_NOT_COUNTED, outsideXsBytes, PHASES, SLOT_BYTES_32, type CaseMemory,
+} from '../moddable/device-memory.ts';
+
+const SECTION = 'deviceMemory';
+let record: Record<string, unknown> | undefined;
+
+/** The top-level "deviceMemory" object of bench/results.json (after run()). */
+export function topLevel(): Record<string, unknown> | undefined {
+  return record === undefined ? undefined : { [SECTION]: record };
+}
+
+/**
+ * What xsl put in flash for each board, from the last `npm run check:boards` (build/check-boards/
+ * <board>/…/mc.xs.c): the preloaded heap (mxHeapCount slots × 16), the preloaded stack, the byte
+ * code (gxCode arrays) and the key table (4-byte pointers). That is the WHOLE preloaded image, the
+ * SDK's modules with ours: the client is bundled into one module, so xsl's output cannot be split
+ * by module group; per group it is not measured (null).
+ */
+function preloadedFlash(board: string): Record<string, unknown> {
+  const groups = { core: null, crypto: null, cbor: null, inflateGlue: null, board: null };
+  const root = resolve('build/check-boards', board, 'out/tmp');
+  const find = (dir: string): string | undefined => {
+    if (!existsSync(dir)) return undefined;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isFile() && entry.name === 'mc.xs.c') return path;
+      if (entry.isDirectory()) {
+        const found = find(path);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  };
+  const file = find(root);
+  if (file === undefined) return { perGroup: groups, note: 'not measured: no build/check-boards output (run `npm run check:boards` with $MODDABLE set)' };
+  const text = readFileSync(file, 'utf8');
+  const count = (name: string) => Number(text.match(new RegExp(`#define ${name} (\\d+)`))?.[1] ?? NaN);
+  const code = [...text.matchAll(/^static const txU1 gxCode\d+\[(\d+)\];$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+  const heapBytes = count('mxHeapCount') * SLOT_BYTES_32;
+  const stackBytes = count('mxStackCount') * SLOT_BYTES_32;
+  const keysBytes = count('mxKeysCount') * 4;
+  return {
+    perGroup: groups,
+    wholeImage: { heapBytes, stackBytes, codeBytes: code, keysBytes, totalBytes: heapBytes + stackBytes + code + keysBytes },
+    source: `${file.slice(resolve('.').length + 1)} (xsl, check:boards, ${new Date().toISOString().slice(0, 10)})`,
+    note: 'whole preloaded image incl. the SDK modules (xsl links one bundled client module: per group not separable, so null)',
+  };
+}
+
+export async function run(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const cases: CaseMemory[] = [];
+  const lab = await MemoryLab.start();
+  try {
+    for (const rig of RIGS) {
+      for (const spec of FULL_MATRIX) {
+        process.stderr.write(`bench: deviceMemory ${rig.board} ${caseName(spec)}…\n`);
+        const result = await lab.run({ ...rig, bootKeyPem }, spec);
+        cases.push(result);
+        for (const phase of PHASES) {
+          const p = result.phases[phase];
+          rows.push({
+            section: SECTION,
+            name: `${rig.board} ${result.case}: ${phase}`,
+            values: { readings: p.readings, 'live slots': p.liveSlots, 'live chunk B': p.liveChunkBytes, 'live XS B': p.liveXsBytes, 'peak slots (gc-less)': p.peakSlots, 'peak chunk B (gc-less)': p.peakChunkBytes },
+            note: 'above the post-import baseline, 32-bit XS (16-byte slots); live = after gc() at each I/O point (lower bound); peak = garbage included (upper bound)',
+          });
+        }
+        rows.push({ section: SECTION, name: `${rig.board} ${result.case}: whole`, values: { 'live XS B': result.liveXsBytes, 'idle XS B': result.idleXsBytes, boots: result.boots, s: result.seconds } });
+      }
+    }
+    const perBoard: Record<string, unknown> = {};
+    const fits: Record<string, unknown> = {};
+    for (const rig of RIGS) {
+      const mine = cases.filter((c) => c.board === rig.board);
+      const worst = mine.reduce((a, b) => (b.liveXsBytes > a.liveXsBytes ? b : a));
+      const verdict = await lab.fits({ ...rig, bootKeyPem }, worst.spec, DEVICE_MEMORY_BUDGETS.peakXsBytes, worst);
+      fits[rig.board] = { case: worst.case, ...verdict };
+      const growth = Math.max(
+        ...mine.filter((c) => c.spec.imageBytes === 4 * MIB).map((big) => {
+          const small = mine.find((c) => c.spec.imageBytes === MIB && c.spec.signature === big.spec.signature && c.spec.compression === big.spec.compression && !c.spec.powerCut)!;
+          return big.liveXsBytes - small.liveXsBytes;
+        }),
+      );
+      perBoard[rig.board] = {
+        peakXsBytes: worst.liveXsBytes,
+        growth1to4MiBBytes: growth,
+        idleXsBytes: Math.max(...mine.map((c) => c.idleXsBytes)),
+        outsideXsBytes: outsideXsBytes(rig.board as never, true),
+        baselineXsBytes: worst.baseline.slots * SLOT_BYTES_32 + worst.baseline.chunkBytes,
+        baseline: { slots: worst.baseline.slots, chunkBytes: worst.baseline.chunkBytes },
+        preloadedFlashBytes: preloadedFlash(rig.board),
+        fitsPeakBudget: fits[rig.board],
+      };
+    }
+    const boards = Object.values(perBoard) as Record<string, number>[];
+    const max = (field: string) => Math.max(...boards.map((b) => b[field] as number));
+    record = {
+      date: new Date().toISOString(),
+      runtime: `ota-mcu's xsnap-worker variant, gcc -m32, on ${process.platform}-${process.arch}, Node ${process.version}`,
+      engine: engineDescription(),
+      slotBytes: SLOT_BYTES_32,
+      budgets: DEVICE_MEMORY_BUDGETS,
+      peakXsBytes: max('peakXsBytes'),
+      growth1to4MiBBytes: max('growth1to4MiBBytes'),
+      idleXsBytes: max('idleXsBytes'),
+      outsideXsBytes: max('outsideXsBytes'),
+      baselineXsBytes: max('baselineXsBytes'),
+      preloadedFlashBytes: Object.fromEntries(RIGS.map((r) => [r.board, (perBoard[r.board] as Record<string, unknown>).preloadedFlashBytes])),
+      method:
+        'peakXsBytes etc.: live high-water (gc() then XS counters at every I/O point and state change), slots x 16 + chunks, above the live heap right after import and gc (what preloading moves to flash), max over boards and cases; fitsPeakBudget: the worst case again under a fixed creation of peakXsBytes budget bytes (slots/chunks split in proportion to its live high-water)',
+      outsideXs: { buffers: OUTSIDE_XS, notCounted: OUTSIDE_XS_NOT_COUNTED },
+      boards: perBoard,
+      cases: cases.map((c) => ({ board: c.board, case: c.case, boots: c.boots, seconds: Math.round(c.seconds * 10) / 10, liveXsBytes: c.liveXsBytes, liveSlots: c.liveSlots, liveChunkBytes: c.liveChunkBytes, idleXsBytes: c.idleXsBytes, phases: c.phases })),
+    };
+  } finally {
+    await lab.close();
+  }
+  return rows;
+}
