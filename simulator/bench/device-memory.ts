@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import type { BenchRow } from '../cli/bench.ts';
 import { bootKeyPem, RIGS } from '../../test/boards/rig.ts';
 import {
-  caseName, DEVICE_MEMORY_BUDGETS, engineDescription, FULL_MATRIX, MemoryLab, MIB, OUTSIDE_XS, OUTSIDE_XS_NOT_COUNTED, outsideXsBytes, PHASES, SLOT_BYTES_32, type CaseMemory,
+  caseName, DEVICE_MEMORY_BUDGETS, NOT_MET_CEILINGS, engineDescription, FULL_MATRIX, MemoryLab, MIB, OUTSIDE_XS, OUTSIDE_XS_NOT_COUNTED, outsideXsBytes, PHASES, SLOT_BYTES_32, type CaseMemory,
 } from '../moddable/device-memory.ts';
 
 const SECTION = 'deviceMemory';
@@ -95,7 +95,7 @@ export async function run(): Promise<BenchRow[]> {
         peakXsBytes: worst.liveXsBytes,
         growth1to4MiBBytes: growth,
         idleXsBytes: Math.max(...mine.map((c) => c.idleXsBytes)),
-        outsideXsBytes: outsideXsBytes(rig.board as never, true),
+        outsideXsBytes: outsideXsBytes(rig.description.family, true),
         baselineXsBytes: worst.baseline.slots * SLOT_BYTES_32 + worst.baseline.chunkBytes,
         baseline: { slots: worst.baseline.slots, chunkBytes: worst.baseline.chunkBytes },
         preloadedFlashBytes: preloadedFlash(rig.board),
@@ -110,6 +110,9 @@ export async function run(): Promise<BenchRow[]> {
       engine: engineDescription(),
       slotBytes: SLOT_BYTES_32,
       budgets: DEVICE_MEMORY_BUDGETS,
+      // Which budgets the figures below meet, and the ceilings the tests hold the others under.
+      budgetsMet: Object.fromEntries(Object.keys(DEVICE_MEMORY_BUDGETS).map((k) => [k, NOT_MET_CEILINGS[k as keyof typeof DEVICE_MEMORY_BUDGETS] === undefined])),
+      notMetCeilings: NOT_MET_CEILINGS,
       peakXsBytes: max('peakXsBytes'),
       growth1to4MiBBytes: max('growth1to4MiBBytes'),
       idleXsBytes: max('idleXsBytes'),

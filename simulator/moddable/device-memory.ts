@@ -54,6 +54,27 @@ export const DEVICE_MEMORY_BUDGETS = {
   outsideXsBytes: 49152,
 } as const;
 
+/**
+ * Where a budget is not met yet (issue 12), the ceiling the tests hold today's measurement under, so
+ * it cannot grow while the work goes on: the figure measured on this engine (32-bit XS 13.3, the
+ * CI subset's worst case) rounded up to the next KiB. A budget that is met has no entry here, and
+ * its test enforces the budget itself. Lower these as the client shrinks; never raise them to let
+ * a change through.
+ */
+export const NOT_MET_CEILINGS: Partial<Record<keyof typeof DEVICE_MEMORY_BUDGETS, number>> = {
+  // Under a fixed creation (incremental 0, slots and chunks split as the live high-water splits),
+  // the 1 MiB ecdsa-p256 gzip deployment needs 236,758 B on esp32 and 238,081 B on stm32 (bisected
+  // to 4 KiB); its live high-water at I/O points is 176,192 / 177,176 B.
+  peakXsBytes: 236 * 1024,
+  idleXsBytes: 72 * 1024, // measured 71,424 B between polls (esp32; stm32 70,956 B)
+  outsideXsBytes: 52 * 1024, // esp32: 53,056 B (miniz inflate_state 43,784 + lwIP TCP window 8,192 + output 1,080)
+};
+
+/** The limit a test enforces for `budget`: the issue's number once met, today's ceiling until then. */
+export function enforcedLimit(budget: keyof typeof DEVICE_MEMORY_BUDGETS): number {
+  return NOT_MET_CEILINGS[budget] ?? DEVICE_MEMORY_BUDGETS[budget];
+}
+
 export const PHASES: readonly MemoryPhase[] = ['idle', 'authorize', 'check', 'download', 'verify', 'install', 'report'];
 
 /** sizeof(txSlot) on the 32-bit build (research/moddable-build.md §4; xsAll.h). */
@@ -66,8 +87,8 @@ export interface OutsideBuffer {
   readonly bytes: number;
   /** Where the size comes from: SDK 8.2.3 file:line (paths under $MODDABLE). */
   readonly source: string;
-  /** The boards that hold it, and when. */
-  readonly boards: readonly ModdableBoardName[];
+  /** The board families that hold it (boards/_<family>), and when. */
+  readonly families: readonly string[];
   readonly when: 'gzip payloads' | 'always';
 }
 
@@ -84,21 +105,21 @@ export const OUTSIDE_XS: readonly OutsideBuffer[] = [
     name: 'inflate output buffer + z_stream (one c_malloc)',
     bytes: 1024 + MINIZ_SIZES_32.z_stream,
     source: 'modules/data/zlib/inflate.c:29 (kOutputBufferSize 1024), :64 (c_malloc(kOutputBufferSize + sizeof(z_stream)))',
-    boards: ['esp32', 'stm32'],
+    families: ['esp-idf', 'zephyr-mcuboot'],
     when: 'gzip payloads',
   },
   {
     name: 'inflate window + decompressor (miniz inflate_state: 32 KiB dictionary + tinfl tables)',
     bytes: MINIZ_SIZES_32.inflate_state,
     source: 'modules/data/zlib/miniz.c:1192 (zalloc(sizeof(inflate_state))), :1169-1175 (m_dict[TINFL_LZ_DICT_SIZE]), :719 (TINFL_LZ_DICT_SIZE 32768)',
-    boards: ['esp32', 'stm32'],
+    families: ['esp-idf', 'zephyr-mcuboot'],
     when: 'gzip payloads',
   },
   {
     name: 'HTTP receive: lwIP pbufs the socket queues until JS reads them, up to the TCP window',
     bytes: 8192,
     source: 'build/devices/esp32/xsProj-esp32/sdkconfig.defaults:46 (CONFIG_LWIP_TCP_WND_DEFAULT=8192); modules/io/socket/lwip/tcp.c:544-585 (tcpReceive queues each pbuf)',
-    boards: ['esp32'],
+    families: ['esp-idf'],
     when: 'always',
   },
 ];
@@ -118,8 +139,9 @@ export const OUTSIDE_XS_NOT_COUNTED = [
   'TLS stack (excluded by the budget)',
 ] as const;
 
-export function outsideXsBytes(board: ModdableBoardName, gzip: boolean): number {
-  return OUTSIDE_XS.filter((b) => b.boards.includes(board) && (gzip || b.when === 'always')).reduce((sum, b) => sum + b.bytes, 0);
+/** The platform buffers outside XS a board of `family` holds (gzip: while inflating a payload). */
+export function outsideXsBytes(family: string, gzip: boolean): number {
+  return OUTSIDE_XS.filter((b) => b.families.includes(family) && (gzip || b.when === 'always')).reduce((sum, b) => sum + b.bytes, 0);
 }
 
 /** Re-measures MINIZ_SIZES_32 from $MODDABLE's miniz.c with gcc -m32 (the bench, when it can). */
