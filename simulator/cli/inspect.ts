@@ -7,9 +7,9 @@ import type { ArtifactSummary, PayloadSink } from '../../core/artifact/types.ts'
 import { isOtaError } from '../../core/errors.ts';
 import { toHex } from '../../core/bytes.ts';
 import type { PublicKey } from '../../platform/verifier.ts';
-import { sha256Noble } from '../../platform/digest-noble.ts';
-import { inflateFflate } from '../../platform/inflate-fflate.ts';
 import { verifierNoble } from '../../platform/verifier-noble.ts';
+import { sha256Node } from '../digest-node.ts';
+import { inflateNode } from '../inflate-node.ts';
 import { readPublicKeyFlag } from './key-flag.ts';
 
 const USAGE = 'usage: ota-mcu inspect ARTIFACT [--key PUBLIC.pem] [--json]\n';
@@ -87,10 +87,16 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * What inspect reads with on a host: node:crypto's SHA-256 (OpenSSL, SHA-NI where the CPU has it)
+ * and node:zlib's inflate, about as fast as mender-artifact's Go; a board uses its own.
+ */
+export const INSPECT_PLATFORM = { sha256: sha256Node, inflate: inflateNode, verifier: verifierNoble } as const;
+
 /** Streams the file through the reader in 64 KiB reads; the payload bytes go nowhere. */
 export async function readArtifactFile(path: string, key: PublicKey | undefined): Promise<ArtifactSummary> {
   const sink: PayloadSink = { open() {}, write() {}, close() {}, discard() {} };
-  const reader = createArtifactReader({ sha256: sha256Noble, inflate: inflateFflate, verifier: verifierNoble, sink, ...(key === undefined ? {} : { key }) });
+  const reader = createArtifactReader({ ...INSPECT_PLATFORM, sink, ...(key === undefined ? {} : { key }) });
   const file = await open(path, 'r');
   try {
     const buffer = new Uint8Array(READ_CHUNK_BYTES); // the one read buffer; write() is awaited before reuse
