@@ -14,12 +14,11 @@ import { createArtifactReader } from '../../core/artifact/artifact-reader.ts';
 import type { PayloadSink } from '../../core/artifact/types.ts';
 import { buildCli, freshCliEntry } from '../../scripts/build-cli.mjs';
 import type { BenchRow, BenchResult } from '../cli/bench.ts';
-import { INSPECT_PLATFORM } from '../cli/inspect.ts';
+import { INSPECT_PLATFORM, READ_CHUNK_BYTES } from '../cli/inspect.ts';
 import { benchArtifact, MIB } from '../xs/measure.ts';
 
 const SECTION = 'cli';
 const BIN = resolve(fileURLToPath(new URL('../../bin/ota-mcu.mjs', import.meta.url)));
-const READ_CHUNK_BYTES = 64 * 1024; // as `ota-mcu inspect` reads
 const CASES = [
   { key: 'none1MiB', mib: 1, compression: 'none', runs: 21 },
   { key: 'gzip1MiB', mib: 1, compression: 'gzip', runs: 21 },
@@ -98,7 +97,7 @@ export async function run(): Promise<BenchResult> {
 }
 
 /**
- * The reader as `ota-mcu inspect` runs it (INSPECT_PLATFORM, 64 KiB writes) against node:crypto's
+ * The reader as `ota-mcu inspect` runs it (INSPECT_PLATFORM, 1 MiB writes) against node:crypto's
  * SHA-256 alone over the same bytes in the same writes: best of `runs` each, interleaved.
  * `fraction` is the reader's throughput over SHA-256's (1 = the reader costs nothing beside it).
  */
