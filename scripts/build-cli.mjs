@@ -39,6 +39,11 @@ export function freshCliEntry(dir = CLI_DIR) {
   return pathToFileURL(join(dir, record.entry)).href;
 }
 
+// Never spelled out in a string here: this file is bundled too (simulator/bench/cli.ts imports it),
+// and the spelled-out text would be rewritten along with the real uses.
+const IMPORT_META_URL = /\bimport\.meta\.url\b/g;
+const IMPORT_META_URL_TEXT = ['import', 'meta', 'url'].join('.');
+
 /** esbuild plugin: `import.meta.url` in a repository module becomes that module's own URL. */
 function ownImportMetaUrl(outdir) {
   return {
@@ -51,9 +56,9 @@ function ownImportMetaUrl(outdir) {
           return { errors: [{ text: 'import.meta: only its url is rewritten for the bundle, use that' }] };
         }
         const loader = /\.m?ts$/.test(args.path) ? 'ts' : 'js';
-        if (!source.includes('import.meta.url')) return { contents: source, loader };
+        if (source.search(IMPORT_META_URL) < 0) return { contents: source, loader };
         const own = relative(outdir, args.path).split(sep).join('/');
-        return { contents: source.replaceAll('import.meta.url', `new URL(${JSON.stringify(own)}, import.meta.url).href`), loader };
+        return { contents: source.replace(IMPORT_META_URL, `new URL(${JSON.stringify(own)}, ${IMPORT_META_URL_TEXT}).href`), loader };
       });
     },
   };

@@ -4,9 +4,10 @@
 // 64 MiB runs are slow and their ratios move with the machine's load.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildCli, CLI_DIR, freshCliEntry } from '../../scripts/build-cli.mjs';
 import { writeArtifact } from '../../simulator/artifact-writer.ts';
 import { run as inspect } from '../../simulator/cli/inspect.ts';
@@ -60,6 +61,16 @@ describe('ota-mcu starts from built JavaScript', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('keeps each module\'s own location where it reads import.meta.url', () => {
+    const owns: string[] = [];
+    for (const name of readdirSync(CLI_DIR).filter((file) => file.endsWith('.mjs'))) {
+      const text = readFileSync(join(CLI_DIR, name), 'utf8');
+      for (const match of text.matchAll(/new URL\(("[^"]+"), import\.meta\.url\)/g)) owns.push(JSON.parse(match[1]!) as string);
+    }
+    expect(owns).toContain('../../simulator/xs/xsnap-build.ts');
+    for (const own of owns) expect(existsSync(fileURLToPath(new URL(own, pathToFileURL(`${CLI_DIR}/`)))), own).toBe(true);
   });
 
   it('counts dist/cli/ stale once any source it was built from changed', () => {
