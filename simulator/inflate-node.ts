@@ -5,9 +5,10 @@
 //
 // The Inflate interface is synchronous and node:zlib has no public synchronous streaming call: the
 // `*Sync` functions are one-shot and close their stream. This file calls the one step they are
-// built on, `stream._handle.writeSync()` with its result in `stream._writeState` (the same in
-// Node 20 to 24). If that shape is missing, `inflateNode` is fflate's (with larger pushes), so the
-// CLI still works, only slower; `inflateNodeIsNative` says which one runs.
+// built on, `stream._handle.writeSync()` with its result in `stream._writeState` (lib/zlib.js's
+// processChunkSync; checked here on Node 20). If that shape or zlib.crc32 (Node >= 20.15) is
+// missing, `inflateNode` is fflate's with larger pushes: the CLI still works, only slower;
+// `inflateNodeIsNative` says which one runs.
 import * as zlib from 'node:zlib';
 import { readU32LE } from '../core/bytes.ts';
 import { OtaError } from '../core/errors.ts';
