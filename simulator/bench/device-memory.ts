@@ -4,19 +4,13 @@
 // interface). The CI test (test/boards/device-memory.test.ts) runs a representative subset.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { BenchRow } from '../cli/bench.ts';
+import type { BenchResult, BenchRow } from '../cli/bench.ts';
 import { bootKeyPem, RIGS } from '../../test/boards/rig.ts';
 import {
   caseName, DEVICE_MEMORY_BUDGETS, NOT_MET_CEILINGS, engineDescription, FULL_MATRIX, MemoryLab, MIB, OUTSIDE_XS, OUTSIDE_XS_NOT_COUNTED, outsideXsBytes, PHASES, SLOT_BYTES_32, type CaseMemory,
 } from '../moddable/device-memory.ts';
 
 const SECTION = 'deviceMemory';
-let record: Record<string, unknown> | undefined;
-
-/** The top-level "deviceMemory" object of bench/results.json (after run()). */
-export function topLevel(): Record<string, unknown> | undefined {
-  return record === undefined ? undefined : { [SECTION]: record };
-}
 
 /**
  * What xsl put in flash for each board, from the last `npm run check:boards` (build/check-boards/
@@ -56,8 +50,10 @@ function preloadedFlash(board: string): Record<string, unknown> {
   };
 }
 
-export async function run(): Promise<BenchRow[]> {
+/** The rows, and the top-level "deviceMemory" object of bench/results.json. */
+export async function run(): Promise<BenchResult> {
   const rows: BenchRow[] = [];
+  let record: Record<string, unknown> | undefined;
   const cases: CaseMemory[] = [];
   const lab = await MemoryLab.start();
   try {
@@ -128,5 +124,5 @@ export async function run(): Promise<BenchRow[]> {
   } finally {
     await lab.close();
   }
-  return rows;
+  return { rows, summary: record === undefined ? {} : { [SECTION]: record } };
 }

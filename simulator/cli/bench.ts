@@ -1,6 +1,7 @@
 // `ota-mcu bench` (= `npm run bench`): runs the bench sections, prints one table per section and
 // writes bench/results.json. A section is a module in simulator/bench/ exporting `run()`; adding one
-// is one line in SECTIONS.
+// is one line in SECTIONS. A section may also return summary values, each a top-level key of
+// results.json (e.g. "cli": cliVsMenderArtifact, readerVsRawSha256).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -14,14 +15,16 @@ export interface BenchRow {
   readonly note?: string;
 }
 
+/** A section's rows, alone or with named summary values merged at the top level of results.json. */
+export type BenchResult = BenchRow[] | { rows: BenchRow[]; summary: Record<string, unknown> };
+
 export interface BenchSection {
-  run(): Promise<BenchRow[]>;
-  /** Top-level entries the section adds to results.json beside "sections" (deviceMemory). */
-  topLevel?(): Record<string, unknown> | undefined;
+  run(): Promise<BenchResult>;
 }
 
 const SECTIONS: Record<string, () => Promise<BenchSection>> = {
   reader: () => import('../bench/reader.ts'),
+  cli: () => import('../bench/cli.ts'),
   xs: () => import('../bench/xs.ts'),
   deviceMemory: () => import('../bench/device-memory.ts'),
 };
@@ -41,12 +44,12 @@ export async function run(argv: string[]): Promise<number> {
     const names = values.only ?? Object.keys(SECTIONS);
     for (const name of names) if (!(name in SECTIONS)) throw new Error(`unknown section "${name}" (have: ${Object.keys(SECTIONS).join(', ')})`);
     const results: Record<string, BenchRow[]> = {};
-    const top: Record<string, unknown> = {};
+    const summaries: Record<string, unknown> = {};
     for (const name of names) {
       process.stderr.write(`bench: ${name}…\n`);
-      const section = await SECTIONS[name]!();
-      const rows = await section.run();
-      Object.assign(top, section.topLevel?.());
+      const result = await (await SECTIONS[name]!()).run();
+      const rows = Array.isArray(result) ? result : result.rows;
+      if (!Array.isArray(result)) Object.assign(summaries, result.summary);
       results[name] = rows;
       process.stdout.write(`\n${name}\n${formatTable(rows)}\n`);
       for (const note of new Set(rows.flatMap((row) => (row.note === undefined ? [] : [row.note])))) process.stdout.write(`note: ${note}\n`);
@@ -56,8 +59,9 @@ export async function run(argv: string[]): Promise<number> {
     const machine = { node: process.version, platform: `${process.platform}-${process.arch}`, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length };
     // bench/results.json is the committed record: sections not run this time keep their last results.
     const previous = existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as { sections?: Record<string, BenchRow[]> } & Record<string, unknown>) : {};
-    const merged = { ...previous, date: new Date().toISOString(), machine, ...top, sections: { ...previous.sections, ...results } };
+    const merged = { ...previous, date: new Date().toISOString(), machine, ...summaries, sections: { ...previous.sections, ...results } };
     writeFileSync(out, `${JSON.stringify(merged, null, 2)}\n`);
+    for (const [key, value] of Object.entries(summaries)) process.stdout.write(`\n${key}: ${JSON.stringify(value)}`);
     process.stdout.write(`\nwrote ${out}\n`);
     return 0;
   } catch (error) {

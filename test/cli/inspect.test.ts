@@ -1,9 +1,12 @@
 import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import { createHash, generateKeyPairSync } from 'node:crypto';
+import * as zlib from 'node:zlib';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { run } from '../../simulator/cli/inspect.ts';
+import { INSPECT_PLATFORM, READ_CHUNK_BYTES, run } from '../../simulator/cli/inspect.ts';
+import { sha256Node } from '../../simulator/digest-node.ts';
+import { inflateNode, inflateNodeIsNative } from '../../simulator/inflate-node.ts';
 import { runCli } from './cli-harness.ts';
 import { writeArtifact, writeArtifactTo } from '../../simulator/artifact-writer.ts';
 import { createArtifactReader, type ArtifactReader } from '../../core/artifact/artifact-reader.ts';
@@ -170,13 +173,13 @@ describe('ota-mcu inspect, human output', () => {
 });
 
 describe('ota-mcu inspect streams', () => {
-  it('feeds the reader 64 KiB reads, never the whole file', async () => {
+  it('feeds the reader 1 MiB reads, never the whole file', async () => {
     const path = join(dir, 'big.mender');
     const chunks: Uint8Array[] = [];
     writeArtifactTo(
       {
         artifactName: 'big', deviceTypes: ['d'], payloadType: 't', compression: 'none',
-        files: [{ name: 'big.bin', size: 1 << 20, chunks: () => Array.from({ length: 16 }, (_, i) => new Uint8Array(65536).fill(i)) }],
+        files: [{ name: 'big.bin', size: 4 << 20, chunks: () => Array.from({ length: 64 }, (_, i) => new Uint8Array(65536).fill(i)) }],
       },
       (chunk) => chunks.push(chunk.slice()),
     );
@@ -187,7 +190,16 @@ describe('ota-mcu inspect streams', () => {
     expect(created).toHaveBeenCalledTimes(1);
     const reader: ArtifactReader = created.mock.results[0]!.value;
     const sizes = vi.mocked(reader.write).mock.calls.map(([chunk]) => chunk.length);
-    expect(Math.max(...sizes)).toBe(65536);
-    expect(sizes.length).toBeGreaterThanOrEqual(17);
+    expect(READ_CHUNK_BYTES).toBe(1 << 20);
+    expect(Math.max(...sizes)).toBe(READ_CHUNK_BYTES);
+    expect(sizes.length).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe('ota-mcu inspect on a host', () => {
+  it('hashes with node:crypto and inflates with node:zlib (Node >= 20.15)', () => {
+    expect(INSPECT_PLATFORM.sha256).toBe(sha256Node);
+    expect(INSPECT_PLATFORM.inflate).toBe(inflateNode);
+    expect(inflateNodeIsNative).toBe(typeof (zlib as { crc32?: unknown }).crc32 === 'function'); // zlib.crc32: Node >= 20.15
   });
 });
