@@ -24,7 +24,7 @@ import type { MaybePromise } from './maybe-async.ts';
 import { openSlotWriter, type BlockErase } from './slot-writer.ts';
 
 /** esp_ota_img_states_t values the natives return (-1: no otadata entry for the partition). */
-export const OTA_STATE = { NEW: 0, PENDING_VERIFY: 1, VALID: 2, INVALID: 3, ABORTED: 4 } as const;
+export const OTA_STATE = Object.freeze({ NEW: 0, PENDING_VERIFY: 1, VALID: 2, INVALID: 3, ABORTED: 4 } as const);
 export const ESP_ERR_OTA_ROLLBACK_FAILED = 0x1505;
 
 /**
@@ -40,7 +40,7 @@ export const ESP_ERR_OTA_ROLLBACK_FAILED = 0x1505;
  *    typical, 48 ms worst (0.4-0.8 / 3 ms).
  * A TCP sender simply fills the receive window meanwhile; nothing is lost.
  */
-const BLOCK_ERASE: BlockErase = { blockBytes: 64 * 1024, maxSectorsPerCall: 4 };
+const BLOCK_ERASE: BlockErase = Object.freeze({ blockBytes: 64 * 1024, maxSectorsPerCall: 4 });
 
 /**
  * embedded:update opened on nextota in append mode ("a"). Failures throw, worded as the SDK words

@@ -51,11 +51,20 @@ export interface McubootVerdict {
 
 type SignatureType = NonNullable<McubootVerdict['signatureType']>;
 
-const SIGNATURE_TLVS: Record<number, { type: SignatureType; name: string; scheme: SignatureScheme; lengthOk(n: number): boolean }> = {
-  [TLV_ED25519]: { type: 'ed25519', name: 'ED25519', scheme: 'ed25519', lengthOk: (n) => n === 64 },
-  [TLV_ECDSA_SIG]: { type: 'ecdsa-p256', name: 'ECDSA_SIG', scheme: 'ecdsa-p256-sha256', lengthOk: (n) => n > 0 && n <= 128 },
-  [TLV_RSA2048_PSS]: { type: 'rsa-2048', name: 'RSA2048_PSS', scheme: 'rsa-pss-sha256', lengthOk: (n) => n === 256 },
-};
+interface SignatureTlv {
+  readonly type: SignatureType;
+  readonly name: string;
+  readonly scheme: SignatureScheme;
+  lengthOk(n: number): boolean;
+}
+
+// Frozen, entries included: the XS linker copies a preloaded object that is not frozen into RAM
+// (its "not frozen" warning).
+const SIGNATURE_TLVS: Readonly<Record<number, SignatureTlv>> = Object.freeze({
+  [TLV_ED25519]: Object.freeze<SignatureTlv>({ type: 'ed25519', name: 'ED25519', scheme: 'ed25519', lengthOk: (n) => n === 64 }),
+  [TLV_ECDSA_SIG]: Object.freeze<SignatureTlv>({ type: 'ecdsa-p256', name: 'ECDSA_SIG', scheme: 'ecdsa-p256-sha256', lengthOk: (n) => n > 0 && n <= 128 }),
+  [TLV_RSA2048_PSS]: Object.freeze<SignatureTlv>({ type: 'rsa-2048', name: 'RSA2048_PSS', scheme: 'rsa-pss-sha256', lengthOk: (n) => n === 256 }),
+});
 
 const hex32 = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 const hex16 = (n: number): string => `0x${n.toString(16).padStart(4, '0')}`;

@@ -11,7 +11,7 @@ const OID_RSA_PSS = '1.2.840.113549.1.1.10';
 const OID_ED25519 = '1.3.101.112';
 
 // Names for the OIDs people are likely to feed us by mistake, so the error says what was found.
-const KNOWN_OIDS: Record<string, string> = {
+const KNOWN_OIDS: Readonly<Record<string, string>> = Object.freeze({
   '1.3.132.0.34': 'EC P-384 (secp384r1)',
   '1.3.132.0.35': 'EC P-521 (secp521r1)',
   '1.3.132.0.10': 'EC secp256k1',
@@ -21,7 +21,7 @@ const KNOWN_OIDS: Record<string, string> = {
   '1.2.840.10040.4.1': 'DSA',
   '1.2.840.10045.3.1.1': 'EC P-192 (prime192v1)',
   '1.3.132.0.33': 'EC P-224 (secp224r1)',
-};
+});
 
 const TAG_INTEGER = 0x02;
 const TAG_BIT_STRING = 0x03;

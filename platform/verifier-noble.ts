@@ -124,7 +124,7 @@ function verifyEcdsa(key: Extract<PublicKey, { type: 'ecdsa-p256' }>, digest: Ui
   return p256.verify(signature, digest, key.raw, { prehash: false, lowS: false, format });
 }
 
-export const verifierNoble: Verifier = {
+export const verifierNoble: Verifier = Object.freeze({
   verify(scheme: SignatureScheme, key: PublicKey, signed: Uint8Array, signature: Uint8Array): boolean {
     if (!(signature instanceof Uint8Array)) throw new TypeError(`"signature" expected a Uint8Array, got ${typeof signature}`);
     switch (scheme) {
@@ -159,4 +159,4 @@ export const verifierNoble: Verifier = {
         throw new TypeError(`"scheme" expected ed25519, ecdsa-p256-sha256, rsa-pkcs1-sha256 or rsa-pss-sha256, got ${String(scheme)}`);
     }
   },
-};
+});

@@ -29,11 +29,11 @@ class NativeBody implements DeflateDecoder {
   }
 }
 
-export const inflateNative: Inflate = {
+export const inflateNative: Inflate = Object.freeze({
   // miniz keeps its window between pushes, so a small push costs one call: 64 compressed bytes
   // yield at most ~66 KiB, even for the 0xff padding of an image that fills its slot.
   pushBytes: 64,
   gunzip(): InflateStream {
     return new GzipMember((emit) => new NativeBody(emit), { checkCrc: false }); // SHA-256 covers the bytes
   },
-};
+});

@@ -9,7 +9,7 @@ import { inflateNative } from './inflate.ts';
 import { createTimerScheduler } from './scheduler.ts';
 import type { ModdableBoardConfig } from './settings.ts';
 
-const DEFAULT_DNS_SERVERS = ['1.1.1.1'];
+const DEFAULT_DNS_SERVERS: readonly string[] = Object.freeze(['1.1.1.1']);
 
 export function sharedBindings(config: ModdableBoardConfig): Pick<Board, 'http' | 'scheduler' | 'sha256' | 'verifier' | 'inflate'> {
   return {

@@ -58,39 +58,149 @@ export interface TarReader {
  * entry; other entry types are reported and left to the handler to judge.
  */
 export function createTarReader(handler: TarHandler, label: string): TarReader {
-  let state: State = 'header';
-  const block = new Uint8Array(TAR_BLOCK_BYTES); // 512 B: one header block, assembled across chunks
-  let blockLength = 0;
-  let meta: Uint8Array | undefined; // ≤ TAR_META_MAX_BYTES: pax records or a GNU long name, allocated on first use
-  let metaLength = 0;
-  let metaType = '';
-  let remaining = 0; // content, padding, meta or skip bytes left in the current state
-  let padding = 0; // padding that follows the current content
-  let current: TarEntry | undefined;
-  let position = 0; // bytes of the tar stream consumed
-  let paused = false;
-  // Overrides for the next entry, from pax `x` and GNU `L` records.
-  let nextName: string | undefined;
-  let nextSize: number | undefined;
+  return new StreamTarReader(handler, label);
+}
 
-  const error = (message: string): OtaError => formatError(`${label}: ${message}`);
+// A class, not a closure factory: on a preloaded XS device its methods stay in flash, where every
+// closure a factory makes costs RAM (a function object and a copy of its byte code) per reader.
+// Methods are TypeScript-private, on the prototype: XS gives every instance a slot for each ES
+// #method.
+class StreamTarReader implements TarReader {
+  readonly #handler: TarHandler;
+  readonly #label: string;
+  #state: State = 'header';
+  readonly #block = new Uint8Array(TAR_BLOCK_BYTES); // 512 B: one header block, assembled across chunks
+  #blockLength = 0;
+  #meta: Uint8Array | undefined; // ≤ TAR_META_MAX_BYTES: pax records or a GNU long name, allocated on first use
+  #metaLength = 0;
+  #metaType = '';
+  #remaining = 0; // content, padding, meta or skip bytes left in the current state
+  #padding = 0; // padding that follows the current content
+  #current: TarEntry | undefined;
+  #position = 0; // bytes of the tar stream consumed
+  #paused = false;
+  // Overrides for the next entry, from pax `x` and GNU `L` records.
+  #nextName: string | undefined;
+  #nextSize: number | undefined;
+
+  constructor(handler: TarHandler, label: string) {
+    this.#handler = handler;
+    this.#label = label;
+  }
+
+  get position(): number {
+    return this.#position;
+  }
+
+  get ended(): boolean {
+    return this.#state === 'end';
+  }
+
+  get current(): TarEntry | undefined {
+    return this.#state === 'content' ? this.#current : undefined;
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  skipContent(count: number): void {
+    if (this.#state !== 'content' || count < 0 || count > this.#remaining) {
+      throw badArgument('"count"', `0-${this.#state === 'content' ? this.#remaining : 0}`, count, RangeError);
+    }
+    this.#remaining -= count;
+    this.#position += count;
+    this.#paused = false;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    this.#paused = false;
+    let at = 0;
+    while (at < chunk.length && !this.#paused) {
+      // Bytes of this chunk the current state takes (header states: up to a whole block).
+      const state = this.#state;
+      const take = Math.min(state === 'header' || state === 'zero' ? TAR_BLOCK_BYTES - this.#blockLength : this.#remaining, chunk.length - at);
+      switch (state) {
+        case 'header':
+        case 'zero':
+          this.#block.set(chunk.subarray(at, at + take), this.#blockLength);
+          this.#blockLength += take;
+          at += take;
+          this.#position += take;
+          if (this.#blockLength === TAR_BLOCK_BYTES) {
+            this.#blockLength = 0;
+            await this.onBlock();
+          }
+          break;
+        case 'content':
+          if (take > 0) {
+            await this.#handler.data(chunk.subarray(at, at + take));
+            if (this.#paused) return;
+            this.#remaining -= take;
+            this.#position += take;
+            at += take;
+          }
+          if (this.#remaining === 0) await this.endContent();
+          break;
+        case 'meta':
+          this.#meta!.set(chunk.subarray(at, at + take), this.#metaLength);
+          this.#metaLength += take;
+          this.#remaining -= take;
+          this.#position += take;
+          at += take;
+          if (this.#remaining === 0) this.endMeta();
+          break;
+        case 'padding':
+        case 'skip':
+          this.#remaining -= take;
+          this.#position += take;
+          at += take;
+          if (this.#remaining === 0) {
+            if (state === 'skip') this.toPadding();
+            else this.#state = 'header';
+          }
+          break;
+        case 'end':
+          // Go's reader stops at the end marker and ignores what follows (tar record padding).
+          this.#position += chunk.length - at;
+          return;
+      }
+    }
+    // A zero-size entry completes as soon as its header is read, even if the chunk ended there.
+    if (!this.#paused && this.#state === 'content' && this.#remaining === 0) await this.endContent();
+  }
+
+  end(): void {
+    const state = this.#state;
+    if (state === 'end') return;
+    if (state === 'header' && this.#blockLength === 0 && this.#nextName === undefined && this.#nextSize === undefined) return;
+    if (state === 'zero' && this.#blockLength === 0) return;
+    const current = this.#current;
+    const where = current && (state === 'content' || state === 'padding') ? ` in "${current.name}"` : '';
+    throw this.error(`truncated at byte ${this.#position}${where}`);
+  }
+
+  private error(message: string): OtaError {
+    return formatError(`${this.#label}: ${message}`);
+  }
 
   /** After content or meta: its padding, then the next header. */
-  const toPadding = (): void => {
-    state = padding > 0 ? 'padding' : 'header';
-    remaining = padding;
-    padding = 0;
-  };
+  private toPadding(): void {
+    this.#state = this.#padding > 0 ? 'padding' : 'header';
+    this.#remaining = this.#padding;
+    this.#padding = 0;
+  }
 
-  async function onBlock(): Promise<void> {
-    const headerAt = position - TAR_BLOCK_BYTES;
+  private async onBlock(): Promise<void> {
+    const block = this.#block;
+    const headerAt = this.#position - TAR_BLOCK_BYTES;
     if (isZeroBlock(block)) {
       // Two zero blocks end the archive; a zero block followed by a header is corrupt (as Go says).
-      state = state === 'zero' ? 'end' : 'zero';
+      this.#state = this.#state === 'zero' ? 'end' : 'zero';
       return;
     }
-    const header = (message: string) => error(`tar header at byte ${headerAt}: ${message}`);
-    if (state === 'zero') throw header('expected a second zero block, got data');
+    const header = (message: string) => this.error(`tar header at byte ${headerAt}: ${message}`);
+    if (this.#state === 'zero') throw header('expected a second zero block, got data');
     const stored = parseOctal(block, 148, 8);
     if (stored === undefined) throw header('unreadable checksum field');
     const [unsigned, signed] = checksums(block);
@@ -99,24 +209,24 @@ export function createTarReader(handler: TarHandler, label: string): TarReader {
     const type = typeByte === 0 ? '0' : String.fromCharCode(typeByte);
     let size = parseSize(block, 124, 12);
     if (size === undefined) throw header('unreadable size field');
-    if (nextSize !== undefined) size = nextSize;
+    if (this.#nextSize !== undefined) size = this.#nextSize;
 
     if ('xgLK'.includes(type)) { // pax (x, g) or GNU long name (L, K): metadata for the next entry
       if (size > TAR_META_MAX_BYTES) {
         throw header(`${type === 'L' || type === 'K' ? 'GNU long name' : 'pax header'} of ${size} bytes, over ${TAR_META_MAX_BYTES}`);
       }
-      nextSize = undefined;
-      metaType = type;
-      meta ??= new Uint8Array(TAR_META_MAX_BYTES);
-      metaLength = 0;
-      remaining = size;
-      padding = padTo512(size);
-      state = 'meta';
-      if (size === 0) endMeta();
+      this.#nextSize = undefined;
+      this.#metaType = type;
+      this.#meta ??= new Uint8Array(TAR_META_MAX_BYTES);
+      this.#metaLength = 0;
+      this.#remaining = size;
+      this.#padding = padTo512(size);
+      this.#state = 'meta';
+      if (size === 0) this.endMeta();
       return;
     }
 
-    let name = nextName;
+    let name = this.#nextName;
     if (name === undefined) {
       name = cString(block, 0, 100, () => header('name is not UTF-8'));
       // POSIX ustar: a 155-byte prefix joins the name (GNU tar uses those bytes for times instead).
@@ -125,48 +235,48 @@ export function createTarReader(handler: TarHandler, label: string): TarReader {
         if (prefix) name = `${prefix}/${name}`;
       }
     }
-    nextName = undefined;
-    nextSize = undefined;
+    this.#nextName = undefined;
+    this.#nextSize = undefined;
     if (type === '5') {
       // Directories carry no content in practice; skip whatever size says, as Go does.
-      state = size > 0 ? 'skip' : 'header';
-      remaining = size;
-      padding = padTo512(size);
+      this.#state = size > 0 ? 'skip' : 'header';
+      this.#remaining = size;
+      this.#padding = padTo512(size);
       return;
     }
     // Hard and symbolic links, devices and FIFOs have no content whatever size says (Go: size 0).
     const hasContent = !/^[1-6]$/.test(type);
-    const entry: TarEntry = { name, size: hasContent ? size : 0, type, offset: position };
-    current = entry;
-    state = 'content';
-    remaining = entry.size;
-    padding = padTo512(entry.size);
-    await handler.entry(entry);
+    const entry: TarEntry = { name, size: hasContent ? size : 0, type, offset: this.#position };
+    this.#current = entry;
+    this.#state = 'content';
+    this.#remaining = entry.size;
+    this.#padding = padTo512(entry.size);
+    await this.#handler.entry(entry);
   }
 
-  async function endContent(): Promise<void> {
-    toPadding();
-    await handler.entryEnd(current!);
+  private async endContent(): Promise<void> {
+    this.toPadding();
+    await this.#handler.entryEnd(this.#current!);
   }
 
-  function endMeta(): void {
-    const bytes = meta!.subarray(0, metaLength);
-    const at = position - metaLength;
-    if (metaType === 'L') {
+  private endMeta(): void {
+    const bytes = this.#meta!.subarray(0, this.#metaLength);
+    const at = this.#position - this.#metaLength;
+    if (this.#metaType === 'L') {
       let end = bytes.indexOf(0);
       if (end < 0) end = bytes.length;
-      nextName = decodeOr(bytes.subarray(0, end), () => error(`GNU long name at byte ${at}: not UTF-8`));
-    } else if (metaType === 'x') {
-      applyPax(bytes, at);
+      this.#nextName = decodeOr(bytes.subarray(0, end), () => this.error(`GNU long name at byte ${at}: not UTF-8`));
+    } else if (this.#metaType === 'x') {
+      this.applyPax(bytes, at);
     } // 'g' (global pax) and 'K' (long link name) do not affect what Mender reads.
-    toPadding();
+    this.toPadding();
   }
 
   /** pax records: "%d %s=%s\n", the length counting the whole record (POSIX.1-2008 pax). */
-  function applyPax(bytes: Uint8Array, at: number): void {
+  private applyPax(bytes: Uint8Array, at: number): void {
     let i = 0;
     while (i < bytes.length) {
-      const record = (message: string) => error(`pax header at byte ${at + i}: ${message}`);
+      const record = (message: string) => this.error(`pax header at byte ${at + i}: ${message}`);
       const malformed = () => record('malformed record');
       const space = bytes.indexOf(0x20, i);
       if (space < 0 || space - i > 12) throw malformed();
@@ -179,101 +289,16 @@ export function createTarReader(handler: TarHandler, label: string): TarReader {
       if (eq <= 0) throw malformed();
       const key = text.slice(0, eq);
       const value = text.slice(eq + 1);
-      if (key === 'path') nextName = value;
+      if (key === 'path') this.#nextName = value;
       else if (key === 'size') {
         if (!/^\d{1,16}$/.test(value) || !Number.isSafeInteger(Number(value))) {
           throw record(`size expected a decimal byte count, got "${value.slice(0, 20)}"`);
         }
-        nextSize = Number(value);
+        this.#nextSize = Number(value);
       }
       i += length;
     }
   }
-
-  return {
-    get position() {
-      return position;
-    },
-    get ended() {
-      return state === 'end';
-    },
-    get current() {
-      return state === 'content' ? current : undefined;
-    },
-    pause() {
-      paused = true;
-    },
-    skipContent(count) {
-      if (state !== 'content' || count < 0 || count > remaining) {
-        throw badArgument('"count"', `0-${state === 'content' ? remaining : 0}`, count, RangeError);
-      }
-      remaining -= count;
-      position += count;
-      paused = false;
-    },
-    async write(chunk) {
-      paused = false;
-      let at = 0;
-      while (at < chunk.length && !paused) {
-        // Bytes of this chunk the current state takes (header states: up to a whole block).
-        const take = Math.min(state === 'header' || state === 'zero' ? TAR_BLOCK_BYTES - blockLength : remaining, chunk.length - at);
-        switch (state) {
-          case 'header':
-          case 'zero':
-            block.set(chunk.subarray(at, at + take), blockLength);
-            blockLength += take;
-            at += take;
-            position += take;
-            if (blockLength === TAR_BLOCK_BYTES) {
-              blockLength = 0;
-              await onBlock();
-            }
-            break;
-          case 'content':
-            if (take > 0) {
-              await handler.data(chunk.subarray(at, at + take));
-              if (paused) return;
-              remaining -= take;
-              position += take;
-              at += take;
-            }
-            if (remaining === 0) await endContent();
-            break;
-          case 'meta':
-            meta!.set(chunk.subarray(at, at + take), metaLength);
-            metaLength += take;
-            remaining -= take;
-            position += take;
-            at += take;
-            if (remaining === 0) endMeta();
-            break;
-          case 'padding':
-          case 'skip':
-            remaining -= take;
-            position += take;
-            at += take;
-            if (remaining === 0) {
-              if (state === 'skip') toPadding();
-              else state = 'header';
-            }
-            break;
-          case 'end':
-            // Go's reader stops at the end marker and ignores what follows (tar record padding).
-            position += chunk.length - at;
-            return;
-        }
-      }
-      // A zero-size entry completes as soon as its header is read, even if the chunk ended there.
-      if (!paused && state === 'content' && remaining === 0) await endContent();
-    },
-    end() {
-      if (state === 'end') return;
-      if (state === 'header' && blockLength === 0 && nextName === undefined && nextSize === undefined) return;
-      if (state === 'zero' && blockLength === 0) return;
-      const where = current && (state === 'content' || state === 'padding') ? ` in "${current.name}"` : '';
-      throw error(`truncated at byte ${position}${where}`);
-    },
-  };
 }
 
 function padTo512(size: number): number {

@@ -150,55 +150,170 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
   if (match === null) throw badArgument('"serverUrl"', 'an http(s):// URL', JSON.stringify(options.serverUrl));
   if (match[1] === 'http' && options.allowHttp !== true) throw plainHttp(`serverUrl ${options.serverUrl}`);
   identityData(options.identity); // refused here rather than at the first authorization
-  const { http, scheduler, system, allowHttp, ca, tenantToken } = options;
-  const baseUrl = options.serverUrl.replace(/\/+$/, '');
-  const log = options.log ?? ((level: LogLevel, message: string) => system.log(level, message));
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const pollIntervals: PollIntervals = Object.freeze({ ...DEFAULT_POLL_INTERVALS, ...options.pollIntervals });
-  const reportSends: Sends = statusReportSends(pollIntervals);
-  let jwt: string | undefined; // in memory only, never persisted
-  let authorizing: Promise<void> | undefined;
-  let signer: Promise<Signer> | undefined;
-  let nextApi: NextApi = 'v2';
+  return new MenderDeviceApi(options);
+}
 
-  function authorize(): Promise<void> {
-    // One auth request at a time, shared by every caller that needs a token.
-    authorizing ??= requestToken().finally(() => {
-      authorizing = undefined;
-    });
-    return authorizing;
+// A class, not a closure factory: on a preloaded XS device its methods stay in flash, where each
+// closure a factory makes costs RAM (a function object and a copy of its byte code).
+class MenderDeviceApi implements DeviceApi {
+  readonly pollIntervals: PollIntervals;
+  readonly #options: DeviceApiOptions;
+  readonly #baseUrl: string;
+  readonly #timeoutMs: number;
+  readonly #reportSends: Sends;
+  #jwt: string | undefined; // in memory only, never persisted
+  #authorizing: Promise<void> | undefined;
+  #signer: Promise<Signer> | undefined;
+  #nextApi: NextApi = 'v2';
+
+  constructor(options: DeviceApiOptions) {
+    this.#options = options;
+    this.#baseUrl = options.serverUrl.replace(/\/+$/, '');
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.pollIntervals = Object.freeze({ ...DEFAULT_POLL_INTERVALS, ...options.pollIntervals });
+    this.#reportSends = statusReportSends(this.pollIntervals);
   }
 
-  async function requestToken(): Promise<void> {
-    jwt = undefined;
-    const key = await identityKey();
-    const body = authRequestBody(options.identity, key.publicKeyPem, tenantToken);
+  get isAuthorized(): boolean {
+    return this.#jwt !== undefined;
+  }
+
+  authorize(): Promise<void> {
+    // One auth request at a time, shared by every caller that needs a token.
+    this.#authorizing ??= this.requestToken().finally(() => {
+      this.#authorizing = undefined;
+    });
+    return this.#authorizing;
+  }
+
+  async checkUpdate(state: DeviceState): Promise<DeploymentInstructions | undefined> {
+    for (;;) {
+      const api = this.#nextApi;
+      const { method, path, body } = nextRequest(api, state);
+      const endpoint = `${method} ${path.replace(/\?.*$/, '')}`;
+      const answer = await this.call(method, path, body, ONCE);
+      const fallback = NEXT_FALLBACK[api];
+      if (answer.status === 404 && fallback !== undefined) {
+        this.log('debug', `${endpoint}: 404, trying ${fallback}`);
+        this.#nextApi = fallback;
+        continue;
+      }
+      if (answer.status === 204) return undefined;
+      if (answer.status === 200) return parseInstructions(objectAnswer(answer.body, endpoint), endpoint);
+      if (answer.status === 409) throw failure(endpoint, answer, 'deployment-aborted', ' (the server failed the deployment)');
+      throw failure(endpoint, answer);
+    }
+  }
+
+  async reportStatus(deploymentId: string, status: DeploymentStatus, substate?: string): Promise<void> {
+    if (!STATUSES.includes(status)) throw badArgument('"status"', `one of ${STATUSES.join(', ')}`, describe(status));
+    const report: { status: DeploymentStatus; substate?: string } = { status };
+    // Cut by code points, so a surrogate pair is never split.
+    if (substate !== undefined && substate !== '') report.substate = Array.from(substate).slice(0, SUBSTATE_MAX_CHARS).join('');
+    const path = `${DEPLOYMENTS_PATH}${deploymentPart(deploymentId)}/status`;
+    const answer = await this.call('PUT', path, utf8(JSON.stringify(report)), this.#reportSends);
+    if (answer.status === 409) throw failure(`PUT ${path} "${status}"`, answer, 'deployment-aborted', ' (deployment aborted)');
+    expectOk(`PUT ${path} "${status}"`, answer);
+  }
+
+  async uploadLog(deploymentId: string, messages: DeploymentLogMessage[]): Promise<void> {
+    if (messages.length === 0) throw badArgument('"messages"', 'at least one message', 'none', RangeError);
+    const path = `${DEPLOYMENTS_PATH}${deploymentPart(deploymentId)}/log`;
+    expectOk(`PUT ${path}`, await this.call('PUT', path, logBody(messages), this.#reportSends));
+  }
+
+  async download(uri: string, range: { start?: number; total?: number } = {}): Promise<HttpResponse> {
+    const start = range.start ?? 0;
+    if (!isCount(start)) throw badArgument('"start"', 'an integer >= 0', start, RangeError);
+    const scheme = /^(https?):\/\/[^/?#\s]+/.exec(uri)?.[1];
+    if (scheme === undefined) throw unexpected('http-status', 'download URI', 'an http(s):// URL', JSON.stringify(redact(uri)));
+    if (scheme === 'http' && this.#options.allowHttp !== true) throw plainHttp(`GET ${redact(uri)}`);
+    const headers: Record<string, string> = {};
+    if (start > 0) headers['Range'] = `bytes=${start}-`;
+    const endpoint = start > 0 ? `GET ${redact(uri)} (Range: bytes=${start}-)` : `GET ${redact(uri)}`;
+    const response = await this.send('GET', uri, headers, undefined, endpoint, { waits: 0 });
+    try {
+      checkDownload(response, start, range.total, endpoint);
+    } catch (error) {
+      await response.close();
+      throw error;
+    }
+    return response;
+  }
+
+  async patchInventory(attributes: Record<string, string | number | string[]>): Promise<void> {
+    const list: { name: string; value: string | number | string[] }[] = [];
+    for (const name of Object.keys(attributes)) {
+      const value = attributes[name]!;
+      const ok =
+        isString(value) ||
+        (typeof value === 'number' && Number.isFinite(value)) ||
+        isStrings(value);
+      if (!ok || name === '') throw badArgument(`inventory "${name}"`, 'a string, finite number or string[]', describe(value));
+      list.push({ name, value });
+    }
+    if (list.length === 0) throw badArgument('"attributes"', 'at least one', 'none', RangeError);
+    expectOk(`PATCH ${INVENTORY_PATH}`, await this.call('PATCH', INVENTORY_PATH, utf8(JSON.stringify(list)), ONCE));
+  }
+
+  async getConfiguration(): Promise<Record<string, string>> {
+    const endpoint = `GET ${CONFIGURATION_PATH}`;
+    const answer = await this.call('GET', CONFIGURATION_PATH, undefined, ONCE);
+    if (answer.status === 404) return {};
+    if (answer.status !== 200) throw failure(endpoint, answer);
+    const body = objectAnswer(answer.body, endpoint);
+    const config: Record<string, string> = {};
+    for (const key of Object.keys(body)) config[key] = answerField(body, '', key, endpoint, 'a string', isString);
+    return config;
+  }
+
+  async putConfiguration(config: Record<string, string>): Promise<void> {
+    for (const key of Object.keys(config)) {
+      if (!isString(config[key])) throw badArgument(`configuration "${key}"`, 'a string', describe(config[key]));
+    }
+    expectOk(`PUT ${CONFIGURATION_PATH}`, await this.call('PUT', CONFIGURATION_PATH, utf8(JSON.stringify(config)), ONCE));
+  }
+
+  // Helpers are TypeScript-private, on the prototype: XS gives every instance a slot for each ES #method.
+
+  private log(level: LogLevel, message: string): void {
+    const log = this.#options.log;
+    if (log !== undefined) log(level, message);
+    else this.#options.system.log(level, message);
+  }
+
+  private async requestToken(): Promise<void> {
+    this.#jwt = undefined;
+    const { identity, tenantToken } = this.#options;
+    const key = await this.identityKey();
+    const body = authRequestBody(identity, key.publicKeyPem, tenantToken);
     const headers: Record<string, string> = {
       'Content-Type': JSON_TYPE,
       'X-MEN-Signature': toBase64(await key.sign(body)),
     };
     if (tenantToken) headers['Authorization'] = `Bearer ${tenantToken}`;
     const endpoint = `POST ${AUTH_PATH}`;
-    const response = await send('POST', baseUrl + AUTH_PATH, headers, body, endpoint, { waits: 0 });
+    const response = await this.send('POST', this.#baseUrl + AUTH_PATH, headers, body, endpoint, { waits: 0 });
     const answer = { status: response.status, body: await readAnswer(response, endpoint), attempts: 1 };
     if (answer.status !== 200) throw failure(endpoint, answer, undefined, answer.status === 401 ? ' (device pending or rejected)' : '');
     const token = answerText(answer.body, endpoint).trim();
     // Opaque, but it goes into a header: printable ASCII, no spaces.
     if (!/^[\x21-\x7e]{1,8192}$/.test(token)) throw unexpected('http-status', `${endpoint}: HTTP 200 body`, 'a JWT', describe(token));
-    jwt = token;
-    log('info', `authorized by ${baseUrl}`);
+    this.#jwt = token;
+    this.log('info', `authorized by ${this.#baseUrl}`);
   }
 
-  function identityKey(): Promise<Signer> {
-    signer ??= loadIdentityKey(options.keyValue, (n) => system.randomBytes(n), options.identityKeyType ?? 'ed25519');
+  private identityKey(): Promise<Signer> {
+    const { keyValue, system, identityKeyType } = this.#options;
+    const signer = (this.#signer ??= loadIdentityKey(keyValue, (n) => system.randomBytes(n), identityKeyType ?? 'ed25519'));
     signer.catch(() => {
-      signer = undefined; // try again next time (e.g. a KeyValue hiccup)
+      this.#signer = undefined; // try again next time (e.g. a KeyValue hiccup)
     });
     return signer;
   }
 
   /** A JWT-carrying request, with the 401 / 429 / retry rules; the answer fully read. */
-  async function call(method: Method, path: string, body: Uint8Array | undefined, sendsAllowed: Sends): Promise<Answer> {
+  private async call(method: Method, path: string, body: Uint8Array | undefined, sendsAllowed: Sends): Promise<Answer> {
     const endpoint = `${method} ${path.replace(/\?.*$/, '')}`;
     const throttled = { waits: 0 };
     let reauthorized = false;
@@ -210,47 +325,48 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
       sends++;
       try {
         // Inside the try: a network error while authorizing is retried like one on the call itself.
-        if (jwt === undefined) await authorize();
-        token = jwt!;
+        if (this.#jwt === undefined) await this.authorize();
+        token = this.#jwt!;
         const headers: Record<string, string> = { Authorization: `Bearer ${token}` };
         if (body !== undefined) headers['Content-Type'] = JSON_TYPE;
-        const response = await send(method, baseUrl + path, headers, body, endpoint, throttled);
+        const response = await this.send(method, this.#baseUrl + path, headers, body, endpoint, throttled);
         answer = { status: response.status, body: await readAnswer(response, endpoint), attempts: sends };
       } catch (error) {
         if (!isOtaError(error, 'network')) throw error;
-        if (!(await backoff(endpoint, failures++, sendsAllowed, error.message))) {
+        if (!(await this.backoff(endpoint, failures++, sendsAllowed, error.message))) {
           throw new OtaError('network', `${error.message} (after ${sends} attempts)`, { cause: error });
         }
         continue;
       }
       if (answer.status === 401 && !reauthorized) {
         // JWT expired or revoked: one new auth request, then the same request again.
-        log('info', `${endpoint}: 401, authorizing again`);
-        if (jwt === token) jwt = undefined; // unless a concurrent call already renewed it
+        this.log('info', `${endpoint}: 401, authorizing again`);
+        if (this.#jwt === token) this.#jwt = undefined; // unless a concurrent call already renewed it
         reauthorized = true;
         continue;
       }
-      if (answer.status >= 500 && (await backoff(endpoint, failures++, sendsAllowed, statusLine(answer.status)))) continue;
+      if (answer.status >= 500 && (await this.backoff(endpoint, failures++, sendsAllowed, statusLine(answer.status)))) continue;
       return answer;
     }
   }
 
   /** Waits before the next retry; false when the bound is reached. */
-  async function backoff(endpoint: string, tried: number, sends: Sends, why: string): Promise<boolean> {
+  private async backoff(endpoint: string, tried: number, sends: Sends, why: string): Promise<boolean> {
     if (tried + 1 >= sends) return false;
-    const waitMs = exponentialBackoffMs(tried, pollIntervals.RetryPollIntervalSeconds * 1000, sends - 1);
+    const waitMs = exponentialBackoffMs(tried, this.pollIntervals.RetryPollIntervalSeconds * 1000, sends - 1);
     if (waitMs === undefined) return false;
-    log('warn', `${endpoint}: ${why}; retrying in ${waitMs / 1000} s`);
-    await scheduler.sleep(waitMs);
+    this.log('warn', `${endpoint}: ${why}; retrying in ${waitMs / 1000} s`);
+    await this.#options.scheduler.sleep(waitMs);
     return true;
   }
 
   /** One request; a 429 answer is waited out and sent again, up to MAX_THROTTLED_WAITS per call. */
-  async function send(method: Method, url: string, headers: Record<string, string>, body: Uint8Array | undefined, endpoint: string, throttled: Throttled): Promise<HttpResponse> {
+  private async send(method: Method, url: string, headers: Record<string, string>, body: Uint8Array | undefined, endpoint: string, throttled: Throttled): Promise<HttpResponse> {
+    const { http, ca, system, scheduler } = this.#options;
     for (;;) {
       let response: HttpResponse;
       try {
-        response = await http.request({ method, url, headers, body, timeoutMs, tls: ca === undefined ? undefined : { ca } });
+        response = await http.request({ method, url, headers, body, timeoutMs: this.#timeoutMs, tls: ca === undefined ? undefined : { ca } });
       } catch (error) {
         if (isOtaError(error, 'network')) throw new OtaError('network', `${endpoint}: ${error.message}`, { cause: error });
         throw error;
@@ -260,105 +376,16 @@ export function createDeviceApi(options: DeviceApiOptions): DeviceApi {
       const header = response.headers.get('retry-after');
       const asked = retryAfterMs(header, system.wallClockMs()) ?? DEFAULT_RETRY_AFTER_MS;
       // A huge Retry-After must not stall the device for longer than one poll interval.
-      const waitMs = Math.min(asked, pollIntervals.UpdatePollIntervalSeconds * 1000);
-      log('warn', `${endpoint}: HTTP 429; waiting ${waitMs / 1000} s (Retry-After: ${header ?? 'none'})`);
+      const waitMs = Math.min(asked, this.pollIntervals.UpdatePollIntervalSeconds * 1000);
+      this.log('warn', `${endpoint}: HTTP 429; waiting ${waitMs / 1000} s (Retry-After: ${header ?? 'none'})`);
       await scheduler.sleep(waitMs);
     }
   }
+}
 
-  /** 200 or 204, or the failure naming the endpoint. */
-  function expectOk(endpoint: string, answer: Answer): void {
-    if (answer.status !== 204 && answer.status !== 200) throw failure(endpoint, answer);
-  }
-
-  return {
-    pollIntervals,
-    get isAuthorized() {
-      return jwt !== undefined;
-    },
-    authorize,
-    async checkUpdate(state) {
-      for (;;) {
-        const api = nextApi;
-        const { method, path, body } = nextRequest(api, state);
-        const endpoint = `${method} ${path.replace(/\?.*$/, '')}`;
-        const answer = await call(method, path, body, ONCE);
-        const fallback = NEXT_FALLBACK[api];
-        if (answer.status === 404 && fallback !== undefined) {
-          log('debug', `${endpoint}: 404, trying ${fallback}`);
-          nextApi = fallback;
-          continue;
-        }
-        if (answer.status === 204) return undefined;
-        if (answer.status === 200) return parseInstructions(objectAnswer(answer.body, endpoint), endpoint);
-        if (answer.status === 409) throw failure(endpoint, answer, 'deployment-aborted', ' (the server failed the deployment)');
-        throw failure(endpoint, answer);
-      }
-    },
-    async reportStatus(deploymentId, status, substate) {
-      if (!STATUSES.includes(status)) throw badArgument('"status"', `one of ${STATUSES.join(', ')}`, describe(status));
-      const report: { status: DeploymentStatus; substate?: string } = { status };
-      // Cut by code points, so a surrogate pair is never split.
-      if (substate !== undefined && substate !== '') report.substate = Array.from(substate).slice(0, SUBSTATE_MAX_CHARS).join('');
-      const path = `${DEPLOYMENTS_PATH}${deploymentPart(deploymentId)}/status`;
-      const answer = await call('PUT', path, utf8(JSON.stringify(report)), reportSends);
-      if (answer.status === 409) throw failure(`PUT ${path} "${status}"`, answer, 'deployment-aborted', ' (deployment aborted)');
-      expectOk(`PUT ${path} "${status}"`, answer);
-    },
-    async uploadLog(deploymentId, messages) {
-      if (messages.length === 0) throw badArgument('"messages"', 'at least one message', 'none', RangeError);
-      const path = `${DEPLOYMENTS_PATH}${deploymentPart(deploymentId)}/log`;
-      expectOk(`PUT ${path}`, await call('PUT', path, logBody(messages), reportSends));
-    },
-    async download(uri, range = {}) {
-      const start = range.start ?? 0;
-      if (!isCount(start)) throw badArgument('"start"', 'an integer >= 0', start, RangeError);
-      const scheme = /^(https?):\/\/[^/?#\s]+/.exec(uri)?.[1];
-      if (scheme === undefined) throw unexpected('http-status', 'download URI', 'an http(s):// URL', JSON.stringify(redact(uri)));
-      if (scheme === 'http' && allowHttp !== true) throw plainHttp(`GET ${redact(uri)}`);
-      const headers: Record<string, string> = {};
-      if (start > 0) headers['Range'] = `bytes=${start}-`;
-      const endpoint = start > 0 ? `GET ${redact(uri)} (Range: bytes=${start}-)` : `GET ${redact(uri)}`;
-      const response = await send('GET', uri, headers, undefined, endpoint, { waits: 0 });
-      try {
-        checkDownload(response, start, range.total, endpoint);
-      } catch (error) {
-        await response.close();
-        throw error;
-      }
-      return response;
-    },
-    async patchInventory(attributes) {
-      const list: { name: string; value: string | number | string[] }[] = [];
-      for (const name of Object.keys(attributes)) {
-        const value = attributes[name]!;
-        const ok =
-          isString(value) ||
-          (typeof value === 'number' && Number.isFinite(value)) ||
-          isStrings(value);
-        if (!ok || name === '') throw badArgument(`inventory "${name}"`, 'a string, finite number or string[]', describe(value));
-        list.push({ name, value });
-      }
-      if (list.length === 0) throw badArgument('"attributes"', 'at least one', 'none', RangeError);
-      expectOk(`PATCH ${INVENTORY_PATH}`, await call('PATCH', INVENTORY_PATH, utf8(JSON.stringify(list)), ONCE));
-    },
-    async getConfiguration() {
-      const endpoint = `GET ${CONFIGURATION_PATH}`;
-      const answer = await call('GET', CONFIGURATION_PATH, undefined, ONCE);
-      if (answer.status === 404) return {};
-      if (answer.status !== 200) throw failure(endpoint, answer);
-      const body = objectAnswer(answer.body, endpoint);
-      const config: Record<string, string> = {};
-      for (const key of Object.keys(body)) config[key] = answerField(body, '', key, endpoint, 'a string', isString);
-      return config;
-    },
-    async putConfiguration(config) {
-      for (const key of Object.keys(config)) {
-        if (!isString(config[key])) throw badArgument(`configuration "${key}"`, 'a string', describe(config[key]));
-      }
-      expectOk(`PUT ${CONFIGURATION_PATH}`, await call('PUT', CONFIGURATION_PATH, utf8(JSON.stringify(config)), ONCE));
-    },
-  };
+/** 200 or 204, or the failure naming the endpoint. */
+function expectOk(endpoint: string, answer: Answer): void {
+  if (answer.status !== 204 && answer.status !== 200) throw failure(endpoint, answer);
 }
 
 /** `endpoint: HTTP 500 (after 3 attempts): the server's error`; a 401 is 'unauthorized' (after authorizing again, from call). */
