@@ -129,14 +129,10 @@ export function groupOf(input) {
 export function bundleSections(text, inputs) {
   const known = new Set(inputs);
   const lines = text.split('\n');
-  let exportAt = lines.length;
-  for (let i = lines.length - 1; i >= 0; i--) {
-    if (/^export\s*\{/.test(lines[i])) {
-      exportAt = i;
-      break;
-    }
-    if (lines[i].trim() !== '') break;
-  }
+  // esbuild ends an ESM bundle with one `export {\n  a as b,\n …\n};` statement.
+  const lastExport = lines.findLastIndex((line) => /^export\s*\{/.test(line));
+  const isExportTail = lastExport >= 0 && lines.slice(lastExport).join('\n').trim().endsWith('};') && lines.slice(lastExport + 1).every((line) => /^(\s+[\w$]+(\s+as\s+[\w$]+)?,?|\};?|\s*)$/.test(line));
+  const exportAt = isExportTail ? lastExport : lines.length;
   const preamble = [];
   const sections = [];
   for (const line of lines.slice(0, exportAt)) {
