@@ -414,6 +414,7 @@ export async function measureBoard(board, { moddable, env, say = console.log, da
       date: date.toISOString().slice(0, 10),
       board,
       how: 'scripts/preload-flash.mjs: cumulative slices of the board bundle, each linked as `npm run check:boards` links the app (mcconfig -d, then the generated build\'s xsc/xsl), differenced; flash = gxHeap slots x 16 B + the C literals its slots point to (byte code, strings, keys, ArrayBuffer data) + key/colour tables + data arrays, read from mc.xs.c',
+      caveats: 'a debug build, as check:boards links it (mcconfig -d: xsc -d puts line numbers in the byte code, so a release build\'s byte code is smaller); C literals counted one by one (a compiler merging identical ones makes flash a little smaller); bindings a group only reaches through later groups are exported to measure it, and that export cost (exportCost, measured on the full app) is taken off',
       mcXsC: relative(ROOT, full.mcXsC),
     },
   };
