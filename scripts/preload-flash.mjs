@@ -17,7 +17,7 @@
 // What xsl puts in flash (mc.xs.c, read per variant, see romLayout below):
 //   gxHeap    every slot alive after preloading, 16 bytes each at 32 bits (xs/sources/xsAll.h:330
 //             struct sxSlot: next, kind/flag/ID, 8-byte value), written by fxPrintHeap
-//             (xs/tools/xslSlot.c:903) and declared with mxHeapCount (xs/tools/xsl.c:600-601)
+//             (xs/tools/xslSlot.c:905) and declared with mxHeapCount (xs/tools/xsl.c:600-601)
 //   literals  what those slots point to, written inline into the gxHeap initializers as C string
 //             literals: the BYTE CODE of every preloaded function (XS_CODE_KIND: fxWriteCData of the
 //             code chunk, xs/tools/xslSlot.c:1118-1128), strings (.string, :1060-1066), property
