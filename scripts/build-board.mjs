@@ -62,7 +62,8 @@ export async function bundleBoard(name) {
 }
 
 /**
- * The app bundle for `name` and the Moddable module specifiers it imports, sorted. The list comes
+ * The app bundle for `name`, the Moddable module specifiers it imports, sorted, and the source
+ * files it is made of (esbuild's metafile inputs, in bundle order). The import list comes
  * from esbuild's metafile (the imports it left external), not from scanning the text, so
  * scripts/check-boards.mjs can check each one against the modules of a real Moddable build.
  */
@@ -84,10 +85,13 @@ export async function bundleBoardWithImports(name) {
     ],
   });
   const imports = new Set();
+  const inputs = new Set();
   for (const output of Object.values(result.metafile.outputs)) {
     for (const imported of output.imports) if (imported.external) imports.add(imported.path);
+    // Every source file with code in the bundle (scripts/preload-flash.mjs attributes each to a group).
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) if (bytesInOutput > 0) inputs.add(input);
   }
-  return { text: result.outputFiles[0].text, imports: [...imports].sort() };
+  return { text: result.outputFiles[0].text, imports: [...imports].sort(), inputs: [...inputs] };
 }
 
 /** Reads a manifest, with each include of `from` replaced by `to`. */

@@ -23,3 +23,7 @@ export declare function unresolvedImports(imports: readonly string[], modules: r
 type FfiType = string | { name: string };
 export declare function ffiProblems(functions: Record<string, { arguments?: FfiType[]; returns?: FfiType }> | undefined, mcFfiC: string): string[];
 export declare function definedFunctions(source: string): string[];
+export declare function checkBoard(
+  name: string,
+  options: { moddable: string; env: NodeJS.ProcessEnv; scratch: string; say: (text: string) => void; rewriteBundle?: (text: string) => string },
+): Promise<{ appDir: string; outDir: string; tmpDir: string; output: string; summary: NonNullable<ReturnType<typeof parseXslSummary>> }>;

@@ -356,8 +356,13 @@ function modulesOfBuild(modulesDir) {
   return names.sort();
 }
 
-/** One board through mcconfig and the host XS steps; returns what it printed; throws a StepError. */
-async function checkBoard(name, { moddable, env, scratch, say }) {
+/**
+ * One board through mcconfig and the host XS steps; throws a StepError. Returns the app and output
+ * dirs, the generated build's dir (tmpDir, where xsl writes mc.xs.c), the host steps' output and
+ * xsl's summary. `rewriteBundle`, when given, replaces ota-mcu.js by what it returns for the
+ * built text before mcconfig runs (scripts/preload-flash.mjs links slices of the client this way).
+ */
+export async function checkBoard(name, { moddable, env, scratch, say, rewriteBundle }) {
   const { buildBoard } = await import('./build-board.mjs');
   const board = readBoard(name);
   const root = join(scratch, name);
@@ -373,6 +378,11 @@ async function checkBoard(name, { moddable, env, scratch, say }) {
     built = await buildBoard(name, appDir);
   } catch (error) {
     throw new StepError(name, 'bundle', 'ota-mcu', error.message);
+  }
+  if (rewriteBundle) {
+    const bundlePath = join(appDir, 'ota-mcu.js');
+    writeFileSync(bundlePath, rewriteBundle(readFileSync(bundlePath, 'utf8')));
+    built.bundleBytes = statSync(bundlePath).size;
   }
   say(`bundle: ${shown(appDir)}/ota-mcu.js ${built.bundleBytes} bytes, imports ${built.imports.length} Moddable modules`);
 
@@ -436,7 +446,7 @@ async function checkBoard(name, { moddable, env, scratch, say }) {
     }
   }
   say(summary.line);
-  return { appDir, outDir };
+  return { appDir, outDir, tmpDir, output, summary };
 }
 
 /** `mcconfig -d -m -t build`: the SDK's full firmware build, where the board's toolchain is installed. */

@@ -2,8 +2,8 @@
 // (simulator/moddable/device-memory.ts) over the full matrix on every board, 32-bit XS, and the
 // record bench/results.json keeps under "deviceMemory" (the budgets' field names are a public
 // interface). The CI test (test/boards/device-memory.test.ts) runs a representative subset.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { BenchResult, BenchRow } from '../cli/bench.ts';
 import { bootKeyPem, RIGS } from '../../test/boards/rig.ts';
 import {
@@ -13,42 +13,41 @@ import {
 const SECTION = 'deviceMemory';
 
 /**
- * What xsl put in flash for each board, from the last `npm run check:boards` (build/check-boards/
- * <board>/…/mc.xs.c): the preloaded heap (mxHeapCount slots × 16), the preloaded stack, the byte
- * code (gxCode arrays) and the key table (4-byte pointers). That is the WHOLE preloaded image, the
- * SDK's modules with ours: the client is bundled into one module, so xsl's output cannot be split
- * by module group; per group it is not measured (null).
+ * What the preloaded client takes in flash per board and module group (core, crypto, cbor,
+ * inflateGlue, board: the public keys under perGroup). With $MODDABLE set to a built SDK, measured
+ * now with its xsl (scripts/preload-flash.mjs: cumulative slices of the board bundle, each linked
+ * as `npm run check:boards` links the app, differenced). Without it, the figures last measured stay
+ * as bench/results.json has them, with their source (SDK, date, board) and a note saying so:
+ * never numbers made up here.
  */
-function preloadedFlash(board: string): Record<string, unknown> {
-  const groups = { core: null, crypto: null, cbor: null, inflateGlue: null, board: null };
-  const root = resolve('build/check-boards', board, 'out/tmp');
-  const find = (dir: string): string | undefined => {
-    if (!existsSync(dir)) return undefined;
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isFile() && entry.name === 'mc.xs.c') return path;
-      if (entry.isDirectory()) {
-        const found = find(path);
-        if (found) return found;
+export async function preloadedFlash(boards: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<Record<string, unknown>> {
+  const { measure } = await import('../../scripts/preload-flash.mjs');
+  let problem: string | undefined;
+  try {
+    const measured = await measure(env, boards, (text) => process.stderr.write(`bench: preload-flash ${text.trim()}\n`));
+    if (measured.records) return measured.records;
+    problem = measured.problem;
+  } catch (error) {
+    // A variant that does not link (a check-boards StepError names board and step): the bench
+    // goes on with the last figures, and says why.
+    problem = `the measurement failed: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  const last = (existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as { deviceMemory?: { preloadedFlashBytes?: Record<string, Record<string, unknown>> } }) : {}).deviceMemory?.preloadedFlashBytes ?? {};
+  return Object.fromEntries(
+    boards.map((board) => {
+      const kept = last[board];
+      const source = kept?.source as { date?: string; sdk?: string } | undefined;
+      if (kept === undefined || source?.date === undefined) {
+        return [board, { perGroup: { core: null, crypto: null, cbor: null, inflateGlue: null, board: null }, note: `not measured: ${problem}; run with MODDABLE set (npm run flash:preload)` }];
       }
-    }
-    return undefined;
-  };
-  const file = find(root);
-  if (file === undefined) return { perGroup: groups, note: 'not measured: no build/check-boards output (run `npm run check:boards` with $MODDABLE set)' };
-  const text = readFileSync(file, 'utf8');
-  const count = (name: string) => Number(text.match(new RegExp(`#define ${name} (\\d+)`))?.[1] ?? NaN);
-  const code = [...text.matchAll(/^static const txU1 gxCode\d+\[(\d+)\];$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
-  const heapBytes = count('mxHeapCount') * SLOT_BYTES_32;
-  const stackBytes = count('mxStackCount') * SLOT_BYTES_32;
-  const keysBytes = count('mxKeysCount') * 4;
-  return {
-    perGroup: groups,
-    wholeImage: { heapBytes, stackBytes, codeBytes: code, keysBytes, totalBytes: heapBytes + stackBytes + code + keysBytes },
-    source: `${file.slice(resolve('.').length + 1)} (xsl, check:boards, ${new Date().toISOString().slice(0, 10)})`,
-    note: 'whole preloaded image incl. the SDK modules (xsl links one bundled client module: per group not separable, so null)',
-  };
+      const { keptFromLastRun: _previous, ...figures } = kept;
+      return [board, { ...figures, keptFromLastRun: `not measured this run (${problem}): the figures of ${source.date} (${source.sdk}), kept from bench/results.json` }];
+    }),
+  );
 }
+
+/** The committed record the preloaded-flash figures are kept from when there is no SDK. */
+const RESULTS = resolve('bench/results.json');
 
 /** The rows, and the top-level "deviceMemory" object of bench/results.json. */
 export async function run(): Promise<BenchResult> {
@@ -76,6 +75,7 @@ export async function run(): Promise<BenchResult> {
     }
     const perBoard: Record<string, unknown> = {};
     const fits: Record<string, unknown> = {};
+    const flash = await preloadedFlash(RIGS.map((rig) => rig.board));
     for (const rig of RIGS) {
       const mine = cases.filter((c) => c.board === rig.board);
       const worst = mine.reduce((a, b) => (b.liveXsBytes > a.liveXsBytes ? b : a));
@@ -94,7 +94,7 @@ export async function run(): Promise<BenchResult> {
         outsideXsBytes: outsideXsBytes(rig.description.family, true),
         baselineXsBytes: worst.baseline.slots * SLOT_BYTES_32 + worst.baseline.chunkBytes,
         baseline: { slots: worst.baseline.slots, chunkBytes: worst.baseline.chunkBytes },
-        preloadedFlashBytes: preloadedFlash(rig.board),
+        preloadedFlashBytes: flash[rig.board],
         fitsPeakBudget: fits[rig.board],
       };
     }
