@@ -61,7 +61,10 @@ export async function run(argv: string[]): Promise<number> {
     const previous = existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as { sections?: Record<string, BenchRow[]> } & Record<string, unknown>) : {};
     const merged = { ...previous, date: new Date().toISOString(), machine, ...summaries, sections: { ...previous.sections, ...results } };
     writeFileSync(out, `${JSON.stringify(merged, null, 2)}\n`);
-    for (const [key, value] of Object.entries(summaries)) process.stdout.write(`\n${key}: ${JSON.stringify(value)}`);
+    for (const [key, value] of Object.entries(summaries)) {
+      const text = JSON.stringify(value);
+      process.stdout.write(`\n${key}: ${text.length <= 400 ? text : `(${text.length} characters: see ${values.out ?? DEFAULT_OUT})`}`);
+    }
     process.stdout.write(`\nwrote ${out}\n`);
     return 0;
   } catch (error) {
