@@ -5,26 +5,31 @@ import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { ServerContext } from './server-context.ts';
 import type { ArtifactRecord, AuthSetStatus, DeploymentRecord, DeviceDeploymentRecord, DeviceRecord } from './model.ts';
-import { HttpError, jsonBody, nowIso, type Reply, type RequestContext, type Route } from './http-kit.ts';
+import { HttpError, jsonBody, nowIso, readBody, type Reply, type RequestContext, type Route } from './http-kit.ts';
 import { isObject } from '../../core/json.ts';
 import { readArtifactFacts } from './artifact-facts.ts';
 import { writeFileDurably } from './durable-file.ts';
 import { validConfiguration } from './device-routes.ts';
 import { parseMultipart } from './multipart.ts';
+import { escapeText } from './text-escape.ts';
 
 const DEPLOYMENTS_V1 = '/api/management/v1/deployments';
 const DEVAUTH_V2 = '/api/management/v2/devauth';
 
+/** JSON bodies of the management API (deployments, auth set status, configuration). */
+const JSON_BODY_LIMIT_BYTES = 1024 * 1024;
+
 export function managementRoutes(ctx: ServerContext): Route[] {
+  const json = JSON_BODY_LIMIT_BYTES;
   return [
-    { method: 'POST', template: `${DEPLOYMENTS_V1}/artifacts`, handler: (rc) => uploadArtifact(ctx, rc) },
+    { method: 'POST', template: `${DEPLOYMENTS_V1}/artifacts`, handler: (rc) => uploadArtifact(ctx, rc), bodyLimitBytes: 'stream' },
     { method: 'GET', template: `${DEPLOYMENTS_V1}/artifacts`, handler: (rc) => listArtifacts(ctx, rc) },
     { method: 'GET', template: `${DEPLOYMENTS_V1}/artifacts/:id`, handler: (rc) => ({ status: 200, body: artifactJson(findArtifact(ctx, rc.params.id!)) }) },
-    { method: 'POST', template: `${DEPLOYMENTS_V1}/deployments`, handler: (rc) => createDeployment(ctx, rc) },
+    { method: 'POST', template: `${DEPLOYMENTS_V1}/deployments`, handler: (rc) => createDeployment(ctx, rc), bodyLimitBytes: json },
     { method: 'GET', template: `${DEPLOYMENTS_V1}/deployments`, handler: () => ({ status: 200, body: ctx.store.list('deployment').map((d) => deploymentJson(ctx, d)) }) },
     { method: 'GET', template: '/api/management/v2/deployments/deployments', handler: () => ({ status: 200, body: ctx.store.list('deployment').map((d) => deploymentJson(ctx, d)) }) },
     { method: 'GET', template: `${DEPLOYMENTS_V1}/deployments/:id`, handler: (rc) => ({ status: 200, body: deploymentJson(ctx, findDeployment(ctx, rc.params.id!)) }) },
-    { method: 'PUT', template: `${DEPLOYMENTS_V1}/deployments/:deployment_id/status`, handler: (rc) => abortDeployment(ctx, rc) },
+    { method: 'PUT', template: `${DEPLOYMENTS_V1}/deployments/:deployment_id/status`, handler: (rc) => abortDeployment(ctx, rc), bodyLimitBytes: json },
     {
       method: 'GET',
       template: `${DEPLOYMENTS_V1}/deployments/:deployment_id/statistics`,
@@ -38,10 +43,10 @@ export function managementRoutes(ctx: ServerContext): Route[] {
     { method: 'GET', template: `${DEPLOYMENTS_V1}/deployments/:deployment_id/devices/:device_id/log`, handler: (rc) => deploymentLog(ctx, rc) },
     { method: 'GET', template: `${DEVAUTH_V2}/devices`, handler: (rc) => listDevauthDevices(ctx, rc) },
     { method: 'GET', template: `${DEVAUTH_V2}/devices/:id`, handler: (rc) => ({ status: 200, body: devauthDevice(findDevice(ctx, rc.params.id!)) }) },
-    { method: 'PUT', template: `${DEVAUTH_V2}/devices/:id/auth/:aid/status`, handler: (rc) => setAuthStatus(ctx, rc) },
+    { method: 'PUT', template: `${DEVAUTH_V2}/devices/:id/auth/:aid/status`, handler: (rc) => setAuthStatus(ctx, rc), bodyLimitBytes: json },
     { method: 'GET', template: '/api/management/v1/inventory/devices', handler: () => ({ status: 200, body: ctx.store.list('device').map(inventoryDevice) }) },
     { method: 'GET', template: '/api/management/v1/inventory/devices/:id', handler: (rc) => ({ status: 200, body: inventoryDevice(findDevice(ctx, rc.params.id!)) }) },
-    { method: 'PUT', template: '/api/management/v1/deviceconfig/configurations/device/:deviceId', handler: (rc) => setConfiguration(ctx, rc) },
+    { method: 'PUT', template: '/api/management/v1/deviceconfig/configurations/device/:deviceId', handler: (rc) => setConfiguration(ctx, rc), bodyLimitBytes: json },
     { method: 'GET', template: '/api/management/v1/deviceconfig/configurations/device/:deviceId', handler: (rc) => getConfiguration(ctx, rc) },
   ];
 }
@@ -67,7 +72,9 @@ function findArtifact(ctx: ServerContext, id: string): ArtifactRecord {
 // ---- artifacts ----
 
 async function uploadArtifact(ctx: ServerContext, rc: RequestContext): Promise<Reply> {
-  const parts = parseMultipart(rc.req.headers['content-type'], rc.body);
+  const body = await readBody(rc.req, 512 * 1024 * 1024);
+  rc.bodyBytes = body.length;
+  const parts = parseMultipart(rc.req.headers['content-type'], body);
   const file = parts.find((p) => p.name === 'artifact');
   if (file === undefined) throw new HttpError(400, 'upload: multipart field "artifact" is missing');
   const sizeField = parts.find((p) => p.name === 'size');
@@ -230,8 +237,9 @@ function deviceWithImage(ctx: ServerContext, dd: DeviceDeploymentRecord): Record
 function deploymentLog(ctx: ServerContext, rc: RequestContext): Reply {
   const dd = ctx.store.get('device-deployment', `${rc.params.deployment_id}/${rc.params.device_id}`);
   if (dd?.log === undefined) throw new HttpError(404, `no log for device ${rc.params.device_id} in deployment ${rc.params.deployment_id}`);
-  // Mender's DeploymentLog text: one "<time> <level>: <message>" line per message.
-  const text = dd.log.map((m) => `${m.timestamp} ${m.level}: ${m.message}\n`).join('');
+  // Mender's DeploymentLog text: one "<time> <level>: <message>" line per message. The fields come
+  // from the device: escaped, so a message with a newline stays one line and cannot forge others.
+  const text = dd.log.map((m) => `${escapeText(m.timestamp)} ${escapeText(m.level)}: ${escapeText(m.message)}\n`).join('');
   return { status: 200, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: text };
 }
 
