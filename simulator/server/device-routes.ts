@@ -96,16 +96,18 @@ function authRequest(ctx: ServerContext, rc: RequestContext): Reply {
   const identityKey = canonicalJson(identity);
   const now = nowIso();
   let device = ctx.store.list('device').find((d) => d.identityKey === identityKey);
+  const known = device !== undefined;
   if (device === undefined) {
     device = { id: randomUUID(), identity, identityKey, created: now, updated: now, authSets: [], inventory: [] };
   }
   let authSet = device.authSets.find((s) => spkiOf(s.pubkey) === keyId);
   if (authSet === undefined) {
-    // Auto-accept accepts the new key and, as an accept does, rejects the previously accepted one.
-    const status = ctx.options.autoAccept ? 'accepted' : 'pending';
+    // Auto-accept is for identities never seen. A new key for a known identity may be the device
+    // after a reset or someone claiming its identity: it waits, pending, for a person (as in
+    // Mender), and the accepted key keeps working meanwhile.
+    const status = ctx.options.autoAccept && !known ? 'accepted' : 'pending';
     authSet = { id: randomUUID(), pubkey, status, ts: now };
-    const others = device.authSets.map((s) => (status === 'accepted' && s.status === 'accepted' ? { ...s, status: 'rejected' as const } : s));
-    device = { ...device, authSets: [...others, authSet], updated: now };
+    device = { ...device, authSets: [...device.authSets, authSet], updated: now };
   }
   device = { ...device, checkIn: now };
   ctx.store.put('device', device);

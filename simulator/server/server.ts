@@ -21,7 +21,8 @@ export interface ServerOptions {
   /** 0 (default) picks a free port. */
   port?: number;
   dataDir: string;
-  /** Accept new devices on first contact (otherwise they stay pending until accepted). */
+  /** Accept devices whose identity was never seen, on first contact (otherwise they stay pending until
+   *  accepted). A new key for a known identity always waits, pending, for a person. */
   autoAccept?: boolean;
   /** Plain HTTP instead of HTTPS. */
   http?: boolean;
