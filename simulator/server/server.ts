@@ -2,7 +2,6 @@
 // Loopback only; HTTPS with a CA kept in DATA by default.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +9,7 @@ import { Store } from './store.ts';
 import { Faults } from './faults.ts';
 import { Deployments } from './deployments.ts';
 import { loadOrCreateTls } from './tls.ts';
+import { loadOrCreateSecrets } from './secrets.ts';
 import { compileRoutes, errorReply, HttpError, matchRoute, newRequestId, readBody, type Reply, type RequestContext } from './http-kit.ts';
 import { escapeText } from './text-escape.ts';
 import { deviceRoutes } from './device-routes.ts';
@@ -88,7 +88,19 @@ const EMPTY = Buffer.alloc(0);
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   mkdirSync(options.dataDir, { recursive: true });
   const store = new Store(options.dataDir);
-  const secrets = store.get('secrets', 'secrets') ?? createSecrets(store);
+  // Keys an older server kept in the journal move to their own private file, then leave the journal.
+  const legacy = store.get('secrets', 'secrets');
+  let secrets: ServerSecrets;
+  try {
+    secrets = loadOrCreateSecrets(options.dataDir, legacy);
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  if (legacy !== undefined) {
+    store.delete('secrets', 'secrets');
+    store.compact();
+  }
   const faults = options.faults ?? new Faults();
   let baseUrl = '';
   const ctx: ServerContext = {
@@ -259,12 +271,6 @@ function exchangeSize(exchange: Exchange): number {
   for (const [name, value] of Object.entries(exchange.requestHeaders)) size += name.length + String(value ?? '').length;
   for (const [name, value] of Object.entries(exchange.responseHeaders)) size += name.length + value.length;
   return size;
-}
-
-function createSecrets(store: Store): ServerSecrets {
-  const secrets: ServerSecrets = { id: 'secrets', jwtKey: randomBytes(32).toString('hex'), linkKey: randomBytes(32).toString('hex') };
-  store.put('secrets', secrets);
-  return secrets;
 }
 
 function encodeReply(reply: Reply, requestId: string): { headers: Record<string, string>; payload: Buffer } {

@@ -91,11 +91,17 @@ export class Store {
     });
   }
 
-  private compact(): void {
+  /** Rewrites the journal as one line per live record (temp + fsync + rename). */
+  compact(): void {
     let text = '';
     for (const kind of Object.keys(this.maps) as Kind[]) {
       for (const record of this.maps[kind].values()) text += JSON.stringify({ k: kind, v: record }) + '\n';
     }
     writeFileDurably(join(this.dataDir, JOURNAL), text);
+    // Appends go to the new file: the old descriptor points at the replaced one.
+    if (this.fd !== undefined) {
+      closeSync(this.fd);
+      this.fd = openSync(join(this.dataDir, JOURNAL), 'a');
+    }
   }
 }
