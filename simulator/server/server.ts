@@ -36,6 +36,12 @@ export interface ServerOptions {
   faults?: Faults;
   /** How many exchanges to keep in `exchanges` (oldest dropped); default 10000. */
   keepExchanges?: number;
+  /** Artifact upload body limit (413 past it); default 512 MiB. Uploads stream to DATA, never held in memory. */
+  maxUploadBytes?: number;
+  /** Refuse (413) an artifact whose payload inflates past this; default 512 MiB (bounds a compression bomb). */
+  maxArtifactPayloadBytes?: number;
+  /** Uploads received and checked at once; more are answered 429 with Retry-After; default 2. */
+  maxConcurrentUploads?: number;
   /** Bytes the kept exchanges may hold in headers and body summaries (oldest dropped); default 16 MiB. */
   keepExchangeBytes?: number;
 }
@@ -78,6 +84,10 @@ export interface RunningServer {
 }
 
 const DEFAULT_JWT_TTL_SEC = 7 * 24 * 3600;
+const DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
+const DEFAULT_MAX_ARTIFACT_PAYLOAD_BYTES = 512 * 1024 * 1024;
+/** Each upload costs disk writes and a full inflate-and-hash pass: two at once keep the server responsive. */
+const DEFAULT_MAX_CONCURRENT_UPLOADS = 2;
 /** Per body in an exchange record: enough for every JSON document of the protocol. */
 export const EXCHANGE_BODY_BYTES = 16 * 1024;
 const DEFAULT_KEEP_EXCHANGE_BYTES = 16 * 1024 * 1024;
@@ -112,6 +122,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       v2Next: options.v2Next ?? false,
       jwtTtlSec: options.jwtTtlSec ?? DEFAULT_JWT_TTL_SEC,
       tenantToken: options.tenantToken,
+      maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
+      maxArtifactPayloadBytes: options.maxArtifactPayloadBytes ?? DEFAULT_MAX_ARTIFACT_PAYLOAD_BYTES,
+      maxConcurrentUploads: options.maxConcurrentUploads ?? DEFAULT_MAX_CONCURRENT_UPLOADS,
     },
     jwtKey: Buffer.from(secrets.jwtKey, 'hex'),
     linkKey: Buffer.from(secrets.linkKey, 'hex'),
