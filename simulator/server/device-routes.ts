@@ -19,28 +19,46 @@ const LINK_TTL_SEC = 24 * 3600;
 /** Download chunk: 64 KiB, or ~1/10 s worth of bytes when throttled. */
 const DOWNLOAD_CHUNK_BYTES = 64 * 1024;
 
+/** Mender's deployments request limit; it bounds every authenticated device body. */
+const DEVICE_BODY_LIMIT_BYTES = 1024 * 1024;
+/**
+ * Auth requests come from anyone: id_data, a public key (an RSA 4096 PEM is ~800 bytes) and a
+ * tenant token fit easily; a stranger's megabyte is refused after this much.
+ */
+const AUTH_BODY_LIMIT_BYTES = 64 * 1024;
+
 export function deviceRoutes(ctx: ServerContext): Route[] {
-  const authenticated = (handler: (rc: RequestContext, device: DeviceRecord) => Reply) => (rc: RequestContext) => handler(rc, authenticate(ctx, rc));
+  // The guard checks the token before the body is read; the handler looks the device up again
+  // after the body arrived, since a concurrent request may have changed the record meanwhile.
+  const authenticated = (method: string, template: string, handler: (rc: RequestContext, device: DeviceRecord) => Reply, bodyLimitBytes?: number): Route => ({
+    method,
+    template,
+    guard: (rc) => void authenticate(ctx, rc),
+    handler: (rc) => handler(rc, authenticate(ctx, rc)),
+    ...(bodyLimitBytes !== undefined ? { bodyLimitBytes } : {}),
+  });
+  const json = DEVICE_BODY_LIMIT_BYTES;
   return [
-    { method: 'POST', template: '/api/devices/v1/authentication/auth_requests', handler: (rc) => authRequest(ctx, rc) },
+    { method: 'POST', template: '/api/devices/v1/authentication/auth_requests', handler: (rc) => authRequest(ctx, rc), bodyLimitBytes: AUTH_BODY_LIMIT_BYTES },
     {
       method: 'POST',
       template: '/api/devices/v2/deployments/device/deployments/next',
-      handler: (rc) => {
+      guard: (rc) => {
         // Open-source Mender has no v2 device route: 404 (before auth, as an unknown route).
         if (!ctx.options.v2Next) throw new HttpError(404, 'no such endpoint: /api/devices/v2/deployments/device/deployments/next');
-        const device = authenticate(ctx, rc);
-        return next(ctx, device, nextRequestV2(jsonBody(rc)));
+        authenticate(ctx, rc);
       },
+      handler: (rc) => next(ctx, authenticate(ctx, rc), nextRequestV2(jsonBody(rc))),
+      bodyLimitBytes: json,
     },
-    { method: 'POST', template: `${DEPLOYMENTS}/next`, handler: authenticated((rc, device) => next(ctx, device, nextRequestPost(jsonBody(rc)))) },
-    { method: 'GET', template: `${DEPLOYMENTS}/next`, handler: authenticated((rc, device) => next(ctx, device, nextRequestGet(rc.url))) },
-    { method: 'PUT', template: `${DEPLOYMENTS}/:id/status`, handler: authenticated((rc, device) => status(ctx, rc, device)) },
-    { method: 'PUT', template: `${DEPLOYMENTS}/:id/log`, handler: authenticated((rc, device) => log(ctx, rc, device)) },
-    { method: 'PUT', template: '/api/devices/v1/inventory/device/attributes', handler: authenticated((rc, device) => inventory(ctx, rc, device, 'replace')) },
-    { method: 'PATCH', template: '/api/devices/v1/inventory/device/attributes', handler: authenticated((rc, device) => inventory(ctx, rc, device, 'upsert')) },
-    { method: 'GET', template: '/api/devices/v1/deviceconfig/configuration', handler: authenticated((_rc, device) => getConfiguration(device)) },
-    { method: 'PUT', template: '/api/devices/v1/deviceconfig/configuration', handler: authenticated((rc, device) => putConfiguration(ctx, rc, device)) },
+    authenticated('POST', `${DEPLOYMENTS}/next`, (rc, device) => next(ctx, device, nextRequestPost(jsonBody(rc))), json),
+    authenticated('GET', `${DEPLOYMENTS}/next`, (rc, device) => next(ctx, device, nextRequestGet(rc.url))),
+    authenticated('PUT', `${DEPLOYMENTS}/:id/status`, (rc, device) => status(ctx, rc, device), json),
+    authenticated('PUT', `${DEPLOYMENTS}/:id/log`, (rc, device) => log(ctx, rc, device), json),
+    authenticated('PUT', '/api/devices/v1/inventory/device/attributes', (rc, device) => inventory(ctx, rc, device, 'replace'), json),
+    authenticated('PATCH', '/api/devices/v1/inventory/device/attributes', (rc, device) => inventory(ctx, rc, device, 'upsert'), json),
+    authenticated('GET', '/api/devices/v1/deviceconfig/configuration', (_rc, device) => getConfiguration(device)),
+    authenticated('PUT', '/api/devices/v1/deviceconfig/configuration', (rc, device) => putConfiguration(ctx, rc, device), json),
     { method: 'GET', template: `${DOWNLOAD_PREFIX}:file`, handler: (rc) => download(ctx, rc) },
   ];
 }
@@ -78,16 +96,18 @@ function authRequest(ctx: ServerContext, rc: RequestContext): Reply {
   const identityKey = canonicalJson(identity);
   const now = nowIso();
   let device = ctx.store.list('device').find((d) => d.identityKey === identityKey);
+  const known = device !== undefined;
   if (device === undefined) {
     device = { id: randomUUID(), identity, identityKey, created: now, updated: now, authSets: [], inventory: [] };
   }
   let authSet = device.authSets.find((s) => spkiOf(s.pubkey) === keyId);
   if (authSet === undefined) {
-    // Auto-accept accepts the new key and, as an accept does, rejects the previously accepted one.
-    const status = ctx.options.autoAccept ? 'accepted' : 'pending';
+    // Auto-accept is for identities never seen. A new key for a known identity may be the device
+    // after a reset or someone claiming its identity: it waits, pending, for a person (as in
+    // Mender), and the accepted key keeps working meanwhile.
+    const status = ctx.options.autoAccept && !known ? 'accepted' : 'pending';
     authSet = { id: randomUUID(), pubkey, status, ts: now };
-    const others = device.authSets.map((s) => (status === 'accepted' && s.status === 'accepted' ? { ...s, status: 'rejected' as const } : s));
-    device = { ...device, authSets: [...others, authSet], updated: now };
+    device = { ...device, authSets: [...device.authSets, authSet], updated: now };
   }
   device = { ...device, checkIn: now };
   ctx.store.put('device', device);

@@ -28,7 +28,10 @@ export interface RequestContext {
   method: string;
   url: URL;
   params: Record<string, string>;
+  /** The body as read for the route (empty for routes that read none, or read it themselves). */
   body: Buffer;
+  /** Body bytes received, for the exchange record; routes that stream the body count it here. */
+  bodyBytes: number;
   requestId: string;
 }
 
@@ -39,6 +42,16 @@ export interface Route {
   /** Path template with :name segments, e.g. /api/devices/v1/deployments/device/deployments/:id/status */
   template: string;
   handler: Handler;
+  /**
+   * Runs before a single body byte is read (authentication): a caller the route refuses cannot
+   * make the server read, let alone keep, what it sends. Throws HttpError to refuse.
+   */
+  guard?: (rc: RequestContext) => void;
+  /**
+   * The most body bytes the server reads into `rc.body` before calling the handler (413 past it).
+   * Absent: the route takes no body and none is read. 'stream': the handler reads `rc.req` itself.
+   */
+  bodyLimitBytes?: number | 'stream';
 }
 
 export interface CompiledRoute extends Route {
@@ -70,10 +83,19 @@ export function matchRoute(routes: CompiledRoute[], method: string, path: string
     pathMatched = true;
     if (route.method !== method) continue;
     const params: Record<string, string> = {};
-    route.names.forEach((name, i) => (params[name] = decodeURIComponent(m[i + 1]!)));
+    route.names.forEach((name, i) => (params[name] = decodePathSegment(m[i + 1]!)));
     return { route, params };
   }
   throw new HttpError(pathMatched ? 405 : 404, pathMatched ? `method ${method} not allowed on ${path}` : `no such endpoint: ${path}`);
+}
+
+/** A percent-decoded path segment; 400 (not a URIError, which would be a 500) for a bad escape. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, `malformed percent-escape in path segment ${JSON.stringify(segment)}`);
+  }
 }
 
 export function newRequestId(): string {

@@ -1,30 +1,38 @@
 // A subset of Mender's management API with its paths and shapes (deployments v1/v2, devauth v2,
 // inventory v1, deviceconfig v1). The dev server needs no management token: any request is served,
 // with or without `Authorization: Bearer …` (loopback only).
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { createReadStream, rmSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ServerContext } from './server-context.ts';
 import type { ArtifactRecord, AuthSetStatus, DeploymentRecord, DeviceDeploymentRecord, DeviceRecord } from './model.ts';
 import { HttpError, jsonBody, nowIso, type Reply, type RequestContext, type Route } from './http-kit.ts';
 import { isObject } from '../../core/json.ts';
-import { readArtifactFacts } from './artifact-facts.ts';
-import { writeFileDurably } from './durable-file.ts';
+import { PayloadTooLargeError, readArtifactFactsFrom } from './artifact-facts.ts';
+import { fsyncDirectory } from './durable-file.ts';
 import { validConfiguration } from './device-routes.ts';
-import { parseMultipart } from './multipart.ts';
+import { receiveMultipart } from './multipart.ts';
+import { escapeText } from './text-escape.ts';
 
 const DEPLOYMENTS_V1 = '/api/management/v1/deployments';
 const DEVAUTH_V2 = '/api/management/v2/devauth';
 
+/** JSON bodies of the management API (deployments, auth set status, configuration). */
+const JSON_BODY_LIMIT_BYTES = 1024 * 1024;
+
 export function managementRoutes(ctx: ServerContext): Route[] {
+  const json = JSON_BODY_LIMIT_BYTES;
+  const uploads = { active: 0 };
   return [
-    { method: 'POST', template: `${DEPLOYMENTS_V1}/artifacts`, handler: (rc) => uploadArtifact(ctx, rc) },
+    { method: 'POST', template: `${DEPLOYMENTS_V1}/artifacts`, handler: (rc) => uploadArtifact(ctx, rc, uploads), bodyLimitBytes: 'stream' },
     { method: 'GET', template: `${DEPLOYMENTS_V1}/artifacts`, handler: (rc) => listArtifacts(ctx, rc) },
     { method: 'GET', template: `${DEPLOYMENTS_V1}/artifacts/:id`, handler: (rc) => ({ status: 200, body: artifactJson(findArtifact(ctx, rc.params.id!)) }) },
-    { method: 'POST', template: `${DEPLOYMENTS_V1}/deployments`, handler: (rc) => createDeployment(ctx, rc) },
+    { method: 'POST', template: `${DEPLOYMENTS_V1}/deployments`, handler: (rc) => createDeployment(ctx, rc), bodyLimitBytes: json },
     { method: 'GET', template: `${DEPLOYMENTS_V1}/deployments`, handler: () => ({ status: 200, body: ctx.store.list('deployment').map((d) => deploymentJson(ctx, d)) }) },
     { method: 'GET', template: '/api/management/v2/deployments/deployments', handler: () => ({ status: 200, body: ctx.store.list('deployment').map((d) => deploymentJson(ctx, d)) }) },
     { method: 'GET', template: `${DEPLOYMENTS_V1}/deployments/:id`, handler: (rc) => ({ status: 200, body: deploymentJson(ctx, findDeployment(ctx, rc.params.id!)) }) },
-    { method: 'PUT', template: `${DEPLOYMENTS_V1}/deployments/:deployment_id/status`, handler: (rc) => abortDeployment(ctx, rc) },
+    { method: 'PUT', template: `${DEPLOYMENTS_V1}/deployments/:deployment_id/status`, handler: (rc) => abortDeployment(ctx, rc), bodyLimitBytes: json },
     {
       method: 'GET',
       template: `${DEPLOYMENTS_V1}/deployments/:deployment_id/statistics`,
@@ -38,10 +46,10 @@ export function managementRoutes(ctx: ServerContext): Route[] {
     { method: 'GET', template: `${DEPLOYMENTS_V1}/deployments/:deployment_id/devices/:device_id/log`, handler: (rc) => deploymentLog(ctx, rc) },
     { method: 'GET', template: `${DEVAUTH_V2}/devices`, handler: (rc) => listDevauthDevices(ctx, rc) },
     { method: 'GET', template: `${DEVAUTH_V2}/devices/:id`, handler: (rc) => ({ status: 200, body: devauthDevice(findDevice(ctx, rc.params.id!)) }) },
-    { method: 'PUT', template: `${DEVAUTH_V2}/devices/:id/auth/:aid/status`, handler: (rc) => setAuthStatus(ctx, rc) },
+    { method: 'PUT', template: `${DEVAUTH_V2}/devices/:id/auth/:aid/status`, handler: (rc) => setAuthStatus(ctx, rc), bodyLimitBytes: json },
     { method: 'GET', template: '/api/management/v1/inventory/devices', handler: () => ({ status: 200, body: ctx.store.list('device').map(inventoryDevice) }) },
     { method: 'GET', template: '/api/management/v1/inventory/devices/:id', handler: (rc) => ({ status: 200, body: inventoryDevice(findDevice(ctx, rc.params.id!)) }) },
-    { method: 'PUT', template: '/api/management/v1/deviceconfig/configurations/device/:deviceId', handler: (rc) => setConfiguration(ctx, rc) },
+    { method: 'PUT', template: '/api/management/v1/deviceconfig/configurations/device/:deviceId', handler: (rc) => setConfiguration(ctx, rc), bodyLimitBytes: json },
     { method: 'GET', template: '/api/management/v1/deviceconfig/configurations/device/:deviceId', handler: (rc) => getConfiguration(ctx, rc) },
   ];
 }
@@ -66,47 +74,71 @@ function findArtifact(ctx: ServerContext, id: string): ArtifactRecord {
 
 // ---- artifacts ----
 
-async function uploadArtifact(ctx: ServerContext, rc: RequestContext): Promise<Reply> {
-  const parts = parseMultipart(rc.req.headers['content-type'], rc.body);
-  const file = parts.find((p) => p.name === 'artifact');
-  if (file === undefined) throw new HttpError(400, 'upload: multipart field "artifact" is missing');
-  const sizeField = parts.find((p) => p.name === 'size');
-  if (sizeField !== undefined && Number(sizeField.data.toString('utf8')) !== file.data.length) {
-    throw new HttpError(400, `upload: "size" says ${sizeField.data.toString('utf8')} bytes, the artifact has ${file.data.length}`);
-  }
-  let facts;
-  try {
-    facts = await readArtifactFacts(file.data);
-  } catch (error) {
-    throw new HttpError(400, `Cannot parse artifact file: ${(error as Error).message}`);
-  }
-  const clash = ctx.store.list('artifact').find((a) => a.name === facts.name && a.deviceTypes.some((t) => facts.deviceTypes.includes(t)));
-  if (clash !== undefined) {
+async function uploadArtifact(ctx: ServerContext, rc: RequestContext, uploads: { active: number }): Promise<Reply> {
+  const { maxConcurrentUploads, maxUploadBytes, maxArtifactPayloadBytes } = ctx.options;
+  if (uploads.active >= maxConcurrentUploads) {
+    // Refused before a byte of the body is read (Node discards it): the client may retry.
     return {
-      status: 409,
-      body: { error: 'Artifact not unique', request_id: rc.requestId, metadata: { artifact_name: facts.name, conflicting_artifact_id: clash.id } },
+      status: 429,
+      headers: { 'Retry-After': '1' },
+      body: { error: `too many artifact uploads at once (at most ${maxConcurrentUploads}); retry later`, request_id: rc.requestId },
     };
   }
+  uploads.active++;
   const id = randomUUID();
-  writeFileDurably(join(ctx.store.dataDir, 'artifacts', `${id}.mender`), file.data);
-  const record: ArtifactRecord = {
-    id,
-    name: facts.name,
-    description: parts.find((p) => p.name === 'description')?.data.toString('utf8') ?? '',
-    deviceTypes: facts.deviceTypes,
-    provides: facts.provides,
-    depends: facts.depends,
-    payloads: facts.payloads,
-    signed: facts.signed,
-    version: facts.version,
-    size: file.data.length,
-    sha256: createHash('sha256').update(file.data).digest('hex'),
-    modified: nowIso(),
-    file: `${id}.mender`,
-  };
-  ctx.store.put('artifact', record);
-  ctx.deployments.attachArtifact(record);
-  return { status: 201, headers: { Location: `${DEPLOYMENTS_V1}/artifacts/${id}` } };
+  const artifacts = join(ctx.store.dataDir, 'artifacts');
+  // Received under a temporary name, renamed into place once checked; removed on any failure.
+  const temp = join(artifacts, `${id}.upload`);
+  try {
+    const upload = await receiveMultipart(rc.req.headers['content-type'], rc.req as AsyncIterable<Buffer>, 'artifact', temp, { maxBodyBytes: maxUploadBytes });
+    rc.bodyBytes = upload.bodyBytes;
+    const file = upload.file;
+    if (file === undefined) throw new HttpError(400, 'upload: multipart field "artifact" is missing');
+    const sizeField = upload.fields.get('size');
+    if (sizeField !== undefined && Number(sizeField) !== file.size) {
+      throw new HttpError(400, `upload: "size" says ${sizeField} bytes, the artifact has ${file.size}`);
+    }
+    let facts;
+    try {
+      facts = await readArtifactFactsFrom(createReadStream(temp, { highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>, { maxPayloadBytes: maxArtifactPayloadBytes });
+    } catch (error) {
+      if (error instanceof PayloadTooLargeError) throw new HttpError(413, `upload: ${error.message}`);
+      throw new HttpError(400, `Cannot parse artifact file: ${(error as Error).message}`);
+    }
+    const final = join(artifacts, `${id}.mender`);
+    await rename(temp, final);
+    fsyncDirectory(artifacts);
+    // Checked after the last await, so that two uploads of one name cannot both pass it.
+    const clash = ctx.store.list('artifact').find((a) => a.name === facts.name && a.deviceTypes.some((t) => facts.deviceTypes.includes(t)));
+    if (clash !== undefined) {
+      rmSync(final, { force: true });
+      return {
+        status: 409,
+        body: { error: 'Artifact not unique', request_id: rc.requestId, metadata: { artifact_name: facts.name, conflicting_artifact_id: clash.id } },
+      };
+    }
+    const record: ArtifactRecord = {
+      id,
+      name: facts.name,
+      description: upload.fields.get('description') ?? '',
+      deviceTypes: facts.deviceTypes,
+      provides: facts.provides,
+      depends: facts.depends,
+      payloads: facts.payloads,
+      signed: facts.signed,
+      version: facts.version,
+      size: file.size,
+      sha256: file.sha256,
+      modified: nowIso(),
+      file: `${id}.mender`,
+    };
+    ctx.store.put('artifact', record);
+    ctx.deployments.attachArtifact(record);
+    return { status: 201, headers: { Location: `${DEPLOYMENTS_V1}/artifacts/${id}` } };
+  } finally {
+    uploads.active--;
+    await rm(temp, { force: true });
+  }
 }
 
 function listArtifacts(ctx: ServerContext, rc: RequestContext): Reply {
@@ -230,8 +262,9 @@ function deviceWithImage(ctx: ServerContext, dd: DeviceDeploymentRecord): Record
 function deploymentLog(ctx: ServerContext, rc: RequestContext): Reply {
   const dd = ctx.store.get('device-deployment', `${rc.params.deployment_id}/${rc.params.device_id}`);
   if (dd?.log === undefined) throw new HttpError(404, `no log for device ${rc.params.device_id} in deployment ${rc.params.deployment_id}`);
-  // Mender's DeploymentLog text: one "<time> <level>: <message>" line per message.
-  const text = dd.log.map((m) => `${m.timestamp} ${m.level}: ${m.message}\n`).join('');
+  // Mender's DeploymentLog text: one "<time> <level>: <message>" line per message. The fields come
+  // from the device: escaped, so a message with a newline stays one line and cannot forge others.
+  const text = dd.log.map((m) => `${escapeText(m.timestamp)} ${escapeText(m.level)}: ${escapeText(m.message)}\n`).join('');
   return { status: 200, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: text };
 }
 

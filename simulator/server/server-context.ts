@@ -8,6 +8,9 @@ export interface ResolvedOptions {
   v2Next: boolean;
   jwtTtlSec: number;
   tenantToken: string | undefined;
+  maxUploadBytes: number;
+  maxArtifactPayloadBytes: number;
+  maxConcurrentUploads: number;
 }
 
 export interface ServerContext {

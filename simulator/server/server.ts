@@ -2,7 +2,6 @@
 // Loopback only; HTTPS with a CA kept in DATA by default.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -10,7 +9,9 @@ import { Store } from './store.ts';
 import { Faults } from './faults.ts';
 import { Deployments } from './deployments.ts';
 import { loadOrCreateTls } from './tls.ts';
-import { compileRoutes, errorReply, HttpError, matchRoute, newRequestId, readBody, type Reply } from './http-kit.ts';
+import { loadOrCreateSecrets } from './secrets.ts';
+import { compileRoutes, errorReply, HttpError, matchRoute, newRequestId, readBody, type Reply, type RequestContext } from './http-kit.ts';
+import { escapeText } from './text-escape.ts';
 import { deviceRoutes } from './device-routes.ts';
 import { managementRoutes } from './management-routes.ts';
 import type { ServerContext } from './server-context.ts';
@@ -20,7 +21,8 @@ export interface ServerOptions {
   /** 0 (default) picks a free port. */
   port?: number;
   dataDir: string;
-  /** Accept new devices on first contact (otherwise they stay pending until accepted). */
+  /** Accept devices whose identity was never seen, on first contact (otherwise they stay pending until
+   *  accepted). A new key for a known identity always waits, pending, for a person. */
   autoAccept?: boolean;
   /** Plain HTTP instead of HTTPS. */
   http?: boolean;
@@ -34,9 +36,21 @@ export interface ServerOptions {
   faults?: Faults;
   /** How many exchanges to keep in `exchanges` (oldest dropped); default 10000. */
   keepExchanges?: number;
+  /** Artifact upload body limit (413 past it); default 512 MiB. Uploads stream to DATA, never held in memory. */
+  maxUploadBytes?: number;
+  /** Refuse (413) an artifact whose payload inflates past this; default 512 MiB (bounds a compression bomb). */
+  maxArtifactPayloadBytes?: number;
+  /** Uploads received and checked at once; more are answered 429 with Retry-After; default 2. */
+  maxConcurrentUploads?: number;
+  /** Bytes the kept exchanges may hold in headers and body summaries (oldest dropped); default 16 MiB. */
+  keepExchangeBytes?: number;
 }
 
-/** One request and its answer, as the server handled it (tests check these against the OpenAPI specs). */
+/**
+ * One request and its answer, as the server handled it (tests check these against the OpenAPI
+ * specs). Bodies are kept as bounded summaries: their first EXCHANGE_BODY_BYTES bytes and their
+ * full length, so a stream of large requests cannot grow the list past its byte budget.
+ */
 export interface Exchange {
   /** ms since the server started */
   atMs: number;
@@ -44,11 +58,16 @@ export interface Exchange {
   /** Path and query as requested. */
   url: string;
   requestHeaders: Record<string, string | string[] | undefined>;
+  /** The first EXCHANGE_BODY_BYTES bytes of the body the route read (empty when it read none). */
   requestBody: Buffer;
+  /** Body bytes the server received for the route (more than `requestBody.length` when cut short). */
+  requestBodyBytes: number;
   status: number;
   responseHeaders: Record<string, string>;
-  /** undefined for streamed artifact downloads. */
+  /** The first EXCHANGE_BODY_BYTES bytes of the answer; undefined for streamed artifact downloads. */
   responseBody: Buffer | undefined;
+  /** Bytes of the answer's body (0 for streamed downloads). */
+  responseBodyBytes: number;
   /** Set when a fault answered instead of the handler, or a download was cut. */
   fault?: string;
 }
@@ -64,15 +83,34 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const DEVICE_BODY_LIMIT_BYTES = 1024 * 1024; // Mender's deployments request limit
-/** Artifact uploads are held in memory once (multipart parsing); a dev server limit. */
-const UPLOAD_BODY_LIMIT_BYTES = 512 * 1024 * 1024;
 const DEFAULT_JWT_TTL_SEC = 7 * 24 * 3600;
+const DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
+const DEFAULT_MAX_ARTIFACT_PAYLOAD_BYTES = 512 * 1024 * 1024;
+/** Each upload costs disk writes and a full inflate-and-hash pass: two at once keep the server responsive. */
+const DEFAULT_MAX_CONCURRENT_UPLOADS = 2;
+/** Per body in an exchange record: enough for every JSON document of the protocol. */
+export const EXCHANGE_BODY_BYTES = 16 * 1024;
+const DEFAULT_KEEP_EXCHANGE_BYTES = 16 * 1024 * 1024;
+/** Bookkeeping per exchange on top of its headers and bodies, for the byte budget. */
+const EXCHANGE_OVERHEAD_BYTES = 512;
+const EMPTY = Buffer.alloc(0);
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   mkdirSync(options.dataDir, { recursive: true });
   const store = new Store(options.dataDir);
-  const secrets = store.get('secrets', 'secrets') ?? createSecrets(store);
+  // Keys an older server kept in the journal move to their own private file, then leave the journal.
+  const legacy = store.get('secrets', 'secrets');
+  let secrets: ServerSecrets;
+  try {
+    secrets = loadOrCreateSecrets(options.dataDir, legacy);
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  if (legacy !== undefined) {
+    store.delete('secrets', 'secrets');
+    store.compact();
+  }
   const faults = options.faults ?? new Faults();
   let baseUrl = '';
   const ctx: ServerContext = {
@@ -84,6 +122,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       v2Next: options.v2Next ?? false,
       jwtTtlSec: options.jwtTtlSec ?? DEFAULT_JWT_TTL_SEC,
       tenantToken: options.tenantToken,
+      maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
+      maxArtifactPayloadBytes: options.maxArtifactPayloadBytes ?? DEFAULT_MAX_ARTIFACT_PAYLOAD_BYTES,
+      maxConcurrentUploads: options.maxConcurrentUploads ?? DEFAULT_MAX_CONCURRENT_UPLOADS,
     },
     jwtKey: Buffer.from(secrets.jwtKey, 'hex'),
     linkKey: Buffer.from(secrets.linkKey, 'hex'),
@@ -92,31 +133,55 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const routes = compileRoutes([...deviceRoutes(ctx), ...managementRoutes(ctx)]);
   const exchanges: Exchange[] = [];
   const keep = options.keepExchanges ?? 10_000;
+  const keepBytes = options.keepExchangeBytes ?? DEFAULT_KEEP_EXCHANGE_BYTES;
+  // Parallel to `exchanges`: each record's estimated size, and their sum.
+  const sizes: number[] = [];
+  let keptBytes = 0;
   const started = Date.now();
+
+  function record(exchange: Exchange): void {
+    const size = exchangeSize(exchange);
+    exchanges.push(exchange);
+    sizes.push(size);
+    keptBytes += size;
+    let drop = 0;
+    while (exchanges.length - drop > 1 && (exchanges.length - drop > keep || keptBytes > keepBytes)) keptBytes -= sizes[drop++]!;
+    if (drop > 0) {
+      exchanges.splice(0, drop);
+      sizes.splice(0, drop);
+    }
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = newRequestId();
     const method = req.method ?? 'GET';
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    let body: Buffer = Buffer.alloc(0);
+    let path = req.url ?? '/';
+    let rc: RequestContext | undefined;
     let reply: Reply;
     let fault: string | undefined;
     try {
-      const limit = method === 'POST' && url.pathname === '/api/management/v1/deployments/artifacts' ? UPLOAD_BODY_LIMIT_BYTES : DEVICE_BODY_LIMIT_BYTES;
-      body = await readBody(req, limit);
+      const url = requestUrl(req.url);
+      path = url.pathname;
       const injected = faults.takeRequestFault(method, url.pathname);
       if (injected !== undefined) {
         fault = `injected ${injected.status}`;
         const headers = injected.retryAfterSec !== undefined ? { 'Retry-After': String(injected.retryAfterSec) } : undefined;
         reply = errorReply(injected.status, `injected fault: ${injected.status}`, requestId, headers);
       } else {
+        // Route and caller first, body last: nobody makes the server read a body it would refuse.
         const { route, params } = matchRoute(routes, method, url.pathname);
-        reply = await route.handler({ req, method, url, params, body, requestId });
+        rc = { req, method, url, params, body: EMPTY, bodyBytes: 0, requestId };
+        route.guard?.(rc);
+        if (typeof route.bodyLimitBytes === 'number') {
+          rc.body = await readBody(req, route.bodyLimitBytes);
+          rc.bodyBytes = rc.body.length;
+        }
+        reply = await route.handler(rc);
       }
     } catch (error) {
       if (error instanceof HttpError) reply = error.bodyless ? { status: error.status } : errorReply(error.status, error.message, requestId);
       else {
-        process.stderr.write(`ota-mcu server: ${method} ${url.pathname}: ${(error as Error).stack ?? String(error)}\n`);
+        process.stderr.write(`ota-mcu server: ${escapeText(method)} ${escapeText(path)}: ${describeCrash(error)}\n`);
         reply = errorReply(500, 'internal error', requestId);
       }
     }
@@ -127,15 +192,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       method,
       url: req.url ?? '/',
       requestHeaders: { ...req.headers },
-      // Uploads can be large: keep at most the device body limit (the multipart is not re-checked).
-      requestBody: body.length > DEVICE_BODY_LIMIT_BYTES ? body.subarray(0, DEVICE_BODY_LIMIT_BYTES) : body,
+      // Copies: a subarray would keep the whole body alive.
+      requestBody: Buffer.from((rc?.body ?? EMPTY).subarray(0, EXCHANGE_BODY_BYTES)),
+      requestBodyBytes: rc?.bodyBytes ?? 0,
       status: reply.status,
       responseHeaders: headers,
-      responseBody: reply.stream === undefined ? payload : undefined,
+      responseBody: reply.stream === undefined ? Buffer.from(payload.subarray(0, EXCHANGE_BODY_BYTES)) : undefined,
+      responseBodyBytes: payload.length,
       ...(fault !== undefined ? { fault } : {}),
     };
-    exchanges.push(exchange);
-    if (exchanges.length > keep) exchanges.splice(0, exchanges.length - keep);
+    record(exchange);
     if (reply.stream !== undefined) {
       try {
         await reply.stream(res);
@@ -191,10 +257,33 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 }
 
-function createSecrets(store: Store): ServerSecrets {
-  const secrets: ServerSecrets = { id: 'secrets', jwtKey: randomBytes(32).toString('hex'), linkKey: randomBytes(32).toString('hex') };
-  store.put('secrets', secrets);
-  return secrets;
+/** The request target as a URL; 400 for one that does not parse (e.g. "//"), not a crash. */
+function requestUrl(target: string | undefined): URL {
+  try {
+    return new URL(target ?? '/', 'http://localhost');
+  } catch {
+    throw new HttpError(400, `malformed request target ${JSON.stringify(target)}`);
+  }
+}
+
+/**
+ * An unexpected error for stderr: the message escaped onto one line (it may quote the request),
+ * then the stack frames as Node wrote them (taken after the message, so a message cannot add any).
+ */
+function describeCrash(error: unknown): string {
+  if (!(error instanceof Error)) return escapeText(String(error));
+  const head = `${error.name}: ${error.message}`;
+  const stack = error.stack ?? '';
+  const frames = stack.startsWith(head) ? stack.slice(head.length) : '';
+  return escapeText(head) + frames.split('\n').map((line) => escapeText(line)).join('\n');
+}
+
+/** An exchange's weight against the byte budget: its bodies, its headers and a fixed overhead. */
+function exchangeSize(exchange: Exchange): number {
+  let size = EXCHANGE_OVERHEAD_BYTES + exchange.url.length + exchange.requestBody.length + (exchange.responseBody?.length ?? 0);
+  for (const [name, value] of Object.entries(exchange.requestHeaders)) size += name.length + String(value ?? '').length;
+  for (const [name, value] of Object.entries(exchange.responseHeaders)) size += name.length + value.length;
+  return size;
 }
 
 function encodeReply(reply: Reply, requestId: string): { headers: Record<string, string>; payload: Buffer } {

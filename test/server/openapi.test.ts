@@ -12,6 +12,8 @@ function exchange(partial: Partial<Exchange> & { method: string; url: string; st
     responseHeaders: { 'Content-Type': 'application/json' },
     responseBody: Buffer.alloc(0),
     ...partial,
+    requestBodyBytes: partial.requestBodyBytes ?? partial.requestBody?.length ?? 0,
+    responseBodyBytes: partial.responseBodyBytes ?? partial.responseBody?.length ?? 0,
   };
 }
 
