@@ -40,7 +40,7 @@ describe.each(RIGS)('boards/$board under XS against the dev server', (rig) => {
 
   async function deploy(device: ReturnType<typeof rig.device>, version: string): Promise<string> {
     // First contact: the device authorizes and sends its inventory (no deployment yet).
-    const first = await runModdableClient({ board: rig.board, device, settings: settings(), selfTest: true });
+    const first = await runModdableClient({ board: rig.board, device, settings: settings(), selfTest: true, creation: 'manifest' });
     expect(first.last?.deployment).toBeUndefined();
     const all = await management.devices();
     const me = all.at(-1)!;
@@ -62,7 +62,7 @@ describe.each(RIGS)('boards/$board under XS against the dev server', (rig) => {
     try {
       const id = await deploy(device, '1.1.0');
       const events: ClientEvent[] = [];
-      const run = await runModdableClient({ board: rig.board, device, settings: settings(), selfTest: true, onEvent: (e) => events.push(e) });
+      const run = await runModdableClient({ board: rig.board, device, settings: settings(), selfTest: true, creation: 'manifest', onEvent: (e) => events.push(e) });
       expect(run.last?.deployment).toEqual({ id, end: 'success' });
       expect(run.last?.runningVersion).toBe(rig.kind === 'mcuboot' ? '1.1.0+0' : '1.1.0');
       expect(run.boots).toBe(2); // the engine died in the restart into 1.1.0; the second boot finished
@@ -84,7 +84,7 @@ describe.each(RIGS)('boards/$board under XS against the dev server', (rig) => {
     const device = rig.device({ seed: 12, behaviours: { [failing]: 'fails-self-test' } });
     try {
       const id = await deploy(device, '1.2.0');
-      const run = await runModdableClient({ board: rig.board, device, settings: settings(), selfTest: true });
+      const run = await runModdableClient({ board: rig.board, device, settings: settings(), selfTest: true, creation: 'manifest' });
       expect(run.last?.deployment).toEqual({ id, end: 'failure' });
       expect(run.last?.runningVersion).toBe('1.0.0+0');
       expect(run.boots).toBeGreaterThanOrEqual(3); // into 1.2.0 on trial, then back to 1.0.0
