@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   caseName, DEVICE_MEMORY_BUDGETS, enforcedLimit, MemoryLab, MIB, MINIZ_SIZES_32, NOT_MET_CEILINGS, OUTSIDE_XS, outsideXsBytes, PHASES, type CaseMemory, type MemoryCase,
 } from '../../simulator/moddable/device-memory.ts';
+import { boardCreation } from '../../simulator/moddable/device.ts';
 import { INFLATE_PIECE_BYTES } from '../../simulator/moddable/host.ts';
 import { bootKeyPem, prepareXs, RIGS, XS_BUILD_MS } from './rig.ts';
 
@@ -53,6 +54,13 @@ describe.each(RIGS)('boards/$board device memory (32-bit XS, complete deployment
     // (b): XS enforces the creation (incremental 0) and aborts "memory full" if it does not fit.
     const verdict = await lab.fits(memoryRig, ONE, enforcedLimit('peakXsBytes'), one);
     expect({ live: one.liveXsBytes, ...verdict }).toMatchObject({ fits: true });
+  }, 120_000);
+
+  it(`the ${caseName(ONE)} deployment runs under the board's own manifest creation (boards/<board>/manifest.json), enforced by XS`, async () => {
+    // What the device gets: its manifest's chunk, heap and stack (x-creation-source says where the
+    // numbers come from). A creation too small aborts "memory full" here as it would on the board.
+    const run = await lab.run(memoryRig, ONE, { creation: boardCreation(rig.board) });
+    expect(run.liveXsBytes).toBeGreaterThan(0);
   }, 120_000);
 
   it(`the live high-water of the deployment is within peakXsBytes: ${limitTitle('peakXsBytes')}`, () => {
