@@ -13,7 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
 import { accessSync, constants, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { basename, delimiter, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BOARDS_DIR, listBoards, readBoard } from './boards.mjs';
 import { XS_ESBUILD_OPTIONS } from './build.mjs';
@@ -62,17 +62,34 @@ export async function bundleBoard(name) {
 }
 
 /**
+ * The modules esbuild splits the app into besides ota-mcu: what the client only reaches through
+ * import() (noble: loaded on demand, never preloaded) and the code those share with ota-mcu (which
+ * ota-mcu imports statically, so xsl preloads it with ota-mcu).
+ */
+const PART_PREFIX = 'ota-mcu-part-';
+const ROOT_DIR = join(BOARDS_DIR, '..');
+
+/**
  * The app bundle for `name`, the Moddable module specifiers it imports, sorted, and the source
  * files it is made of (esbuild's metafile inputs, in bundle order). The import list comes
  * from esbuild's metafile (the imports it left external), not from scanning the text, so
  * scripts/check-boards.mjs can check each one against the modules of a real Moddable build.
+ *
+ * `text` is the preloaded module (ota-mcu); what the client only reaches through import() is split
+ * off into `parts`, modules that the manifest lists but does not preload (noble: preloaded, its
+ * module-level buffers and caches would be read-only and its BigInt constants compare wrongly on
+ * XS 17.9.1; see boards/_moddable/verifier-on-demand.ts). Their relative specifiers are written
+ * without ".js", as Moddable names modules.
  */
 export async function bundleBoardWithImports(name) {
   const board = readBoard(name);
   const result = await build({
-    entryPoints: [join(board.familyDir, 'main.ts')],
+    entryPoints: { 'ota-mcu': join(board.familyDir, 'main.ts') },
     ...XS_ESBUILD_OPTIONS,
     format: 'esm',
+    splitting: true,
+    outdir: join(BOARDS_DIR, '..', 'dist', 'bundle', name), // not written (write: false): names only
+    chunkNames: `${PART_PREFIX}[hash]`,
     metafile: true,
     plugins: [
       boardDescriptionPlugin(board),
@@ -86,12 +103,19 @@ export async function bundleBoardWithImports(name) {
   });
   const imports = new Set();
   const inputs = new Set();
-  for (const output of Object.values(result.metafile.outputs)) {
+  for (const [path, output] of Object.entries(result.metafile.outputs)) {
     for (const imported of output.imports) if (imported.external) imports.add(imported.path);
-    // Every source file with code in the bundle (scripts/preload-flash.mjs attributes each to a group).
+    // Every source file with code in ota-mcu itself (scripts/preload-flash.mjs attributes each to a
+    // group); the parts list their own.
+    if (basename(path) !== 'ota-mcu.js') continue;
     for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) if (bytesInOutput > 0) inputs.add(input);
   }
-  return { text: result.outputFiles[0].text, imports: [...imports].sort(), inputs: [...inputs] };
+  const moduleText = (file) => file.text.replace(/(["'])\.\/((?:ota-mcu|ota-mcu-part-[\w-]+))\.js\1/g, '$1./$2$1');
+  const main = result.outputFiles.find((file) => basename(file.path) === 'ota-mcu.js');
+  const parts = result.outputFiles
+    .filter((file) => basename(file.path).startsWith(PART_PREFIX))
+    .map((file) => ({ name: basename(file.path, '.js'), text: moduleText(file), inputs: Object.keys(result.metafile.outputs[relative(ROOT_DIR, file.path)]?.inputs ?? {}) }));
+  return { text: moduleText(main), imports: [...imports].sort(), inputs: [...inputs], parts };
 }
 
 /** Reads a manifest, with each include of `from` replaced by `to`. */
@@ -104,7 +128,7 @@ function manifestWith(path, from, to) {
 /** Writes the mcconfig folder for `name` into `outDir`; returns the files written (relative). */
 export async function buildBoard(name, outDir = join(BOARDS_DIR, '..', 'dist', 'boards', name)) {
   const board = readBoard(name);
-  const { text: bundle, imports } = await bundleBoardWithImports(name);
+  const { text: bundle, imports, parts } = await bundleBoardWithImports(name);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const files = [];
@@ -117,7 +141,12 @@ export async function buildBoard(name, outDir = join(BOARDS_DIR, '..', 'dist', '
     files.push(file);
   };
   write('ota-mcu.js', bundle);
-  write('manifest.json', manifestWith(join(board.dir, 'manifest.json'), `../_${board.family}/manifest.json`, './manifest_family.json'));
+  for (const part of parts) write(`${part.name}.js`, part.text);
+  // The parts are modules of the app, not listed under "preload": xsl preloads the ones ota-mcu
+  // imports statically with it; the rest are loaded by import() when first used.
+  const boardManifest = JSON.parse(manifestWith(join(board.dir, 'manifest.json'), `../_${board.family}/manifest.json`, './manifest_family.json'));
+  if (parts.length > 0) boardManifest.modules = { ...boardManifest.modules, ...Object.fromEntries(parts.map((part) => [part.name, `./${part.name}`])) };
+  write('manifest.json', `${JSON.stringify(boardManifest, null, '\t')}\n`);
   write('manifest_family.json', manifestWith(join(board.familyDir, 'manifest.json'), '../_moddable/manifest.json', './manifest_moddable.json'));
   write('manifest_moddable.json', readFileSync(join(BOARDS_DIR, '_moddable', 'manifest.json'), 'utf8'));
   write('settings.example.json', `${JSON.stringify({ ...SETTINGS_EXAMPLE, deviceType: board.deviceType, ...board.settings }, null, 2)}\n`);

@@ -5,7 +5,6 @@ import { badArgument, unexpected } from '../errors.ts';
 import { isString } from '../json.ts';
 import type { KeyValue } from '../../platform/key-value.ts';
 import type { Signer } from '../../platform/verifier.ts';
-import { createSigner, generateSecretKey } from '../../platform/signer-noble.ts';
 
 export type IdentityKeyType = 'ed25519' | 'ecdsa-p256';
 
@@ -24,6 +23,10 @@ export async function loadIdentityKey(
   randomBytes: (length: number) => Uint8Array,
   type: IdentityKeyType,
 ): Promise<Signer> {
+  // Loaded when first needed, not imported: on a board the noble curves live in a module that is
+  // not preloaded (scripts/build-board.mjs), because preloaded, their module-level state (scratch
+  // buffers, caches, BigInt constants) is read-only or compares wrongly on XS 17.9.1.
+  const { createSigner, generateSecretKey } = await import('../../platform/signer-noble.ts');
   const stored = await keyValue.get(IDENTITY_KEY);
   if (stored !== undefined) {
     const storedType = tagType(stored[0]);

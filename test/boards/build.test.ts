@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listBoards, readBoard } from '../../scripts/boards.mjs';
-import { buildBoard, MODDABLE_MODULES } from '../../scripts/build-board.mjs';
+import { buildBoard, bundleBoardWithImports, MODDABLE_MODULES } from '../../scripts/build-board.mjs';
 
 const out = mkdtempSync(join(tmpdir(), 'ota-mcu-build-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -77,6 +77,30 @@ describe.each(listBoards())('npm run build:%s', (board) => {
     expect(imports).toContain('mc/ffi');
     if (description.family === 'esp-idf') expect(imports).toContain('embedded:update');
     else expect(imports).not.toContain('embedded:update'); // Zephyr has none: the MCUboot slot is written through the flash API
+  });
+
+  it('preloads no noble: ota-mcu and the parts it imports statically hold none; noble comes in parts loaded by import()', async () => {
+    // On XS 17.9.1 a preloaded noble fails: its SHA-2 scratch buffers are read-only ("read-only
+    // buffer", seen in the SDK's XS with the parts preloaded) and its BigInt constants compare
+    // wrongly. The build splits it into modules loaded on demand (boards/_moddable/verifier-on-demand.ts).
+    const { text, parts } = await bundleBoardWithImports(board);
+    const byName = new Map(parts.map((part) => [part.name, part]));
+    const preloaded = new Set<string>();
+    const visit = (code: string): void => {
+      for (const match of code.matchAll(/(?:^|[;\n}])\s*(?:import|export)\s*(?:[\w*${},\s]+from\s*)?["']\.\/(ota-mcu-part-[\w-]+)["']/g)) {
+        if (!preloaded.has(match[1]!)) {
+          preloaded.add(match[1]!);
+          visit(byName.get(match[1]!)!.text);
+        }
+      }
+    };
+    visit(text);
+    const nobleIn = (inputs: readonly string[]) => inputs.filter((input) => input.includes('@noble/'));
+    expect(text).not.toMatch(/@noble\//);
+    for (const name of preloaded) expect(nobleIn(byName.get(name)!.inputs), name).toEqual([]);
+    const onDemand = parts.filter((part) => !preloaded.has(part.name));
+    expect(onDemand.flatMap((part) => nobleIn(part.inputs)).length).toBeGreaterThan(0);
+    expect(text).toMatch(/import\(["']\.\/ota-mcu-part-/);
   });
 
   it('holds no Node API', async () => {

@@ -21,7 +21,8 @@ function importsOf(bundle: string): string[] {
 /** The bundle's imports that the board's manifests do not provide. */
 function unprovided(board: string, bundle: string, read?: ManifestReader): string[] {
   const { modules } = boardModules(board, read);
-  return importsOf(bundle).filter((specifier) => !modules.has(specifier));
+  // ./ota-mcu-part-…: the app's own modules (scripts/build-board.mjs splits them off and lists them).
+  return importsOf(bundle).filter((specifier) => !specifier.startsWith('./ota-mcu-part-') && !modules.has(specifier));
 }
 
 /** A reader that hands out `file` (boards/…/manifest.json) changed by `edit`, every other manifest as is. */
