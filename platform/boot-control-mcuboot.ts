@@ -81,7 +81,7 @@ class McubootBootControl implements BootControl {
     }
     const resumeAt = checkResumeAt(this.#secondary, this.#capacity, options?.resumeAt);
     // Drop any request and stale trailer first, so no partial image can ever be asked for.
-    await this.#eraseTrailerSectors();
+    await this.eraseTrailerSectors();
     return openSlotWriter(this.#secondary, { capacity: this.#capacity, resumeAt });
   }
 
@@ -94,7 +94,7 @@ class McubootBootControl implements BootControl {
 
   /** boot_set_pending(0) after checking the slot holds a whole image whose SHA256 TLV matches. */
   async setPendingTest(): Promise<void> {
-    await this.#checkSecondaryImage();
+    await this.checkSecondaryImage();
     const trailer = await readTrailer(this.#secondary, this.#secondaryLayout);
     if (trailer.magic === 'good') return; // already requested: boot_set_next writes nothing
     if (trailer.magic === 'bad') {
@@ -127,17 +127,17 @@ class McubootBootControl implements BootControl {
   /** Erases the secondary's trailer sectors: the request goes, the image stays (outside them). */
   async clearPending(): Promise<void> {
     const trailer = await readTrailer(this.#secondary, this.#secondaryLayout);
-    if (trailer.magic !== 'unset' || trailer.imageOk !== 'unset') await this.#eraseTrailerSectors();
+    if (trailer.magic !== 'unset' || trailer.imageOk !== 'unset') await this.eraseTrailerSectors();
   }
 
-  async #eraseTrailerSectors(): Promise<void> {
+  private async eraseTrailerSectors(): Promise<void> {
     const sectorBytes = this.#secondary.sectorBytes;
     for (let sector = this.#capacity / sectorBytes; sector < this.#secondary.byteLength / sectorBytes; sector++) {
       await this.#secondary.eraseSector(sector);
     }
   }
 
-  async #checkSecondaryImage(): Promise<void> {
+  private async checkSecondaryImage(): Promise<void> {
     const chunk = new Uint8Array(READ_BYTES); // 512: one read-back piece
     await this.#secondary.read(0, chunk.subarray(0, IMAGE_HEADER_BYTES));
     let total: number;

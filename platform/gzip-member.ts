@@ -68,11 +68,11 @@ export class GzipMember implements InflateStream {
   push(compressed: Uint8Array): Uint8Array {
     if (this.#ended) throw new Error('InflateStream.push() after end()');
     if (!(compressed instanceof Uint8Array)) throw new TypeError(`"compressed" expected a Uint8Array, got ${typeof compressed}`);
-    const at = this.#phase === 'header' ? this.#readHeader(compressed) : 0;
+    const at = this.#phase === 'header' ? this.readHeader(compressed) : 0;
     let out: Uint8Array = EMPTY;
     if (at < compressed.length) {
-      if (this.#phase === 'body') out = this.#inflate(compressed.subarray(at), false, at);
-      else this.#takeTrailer(compressed.subarray(at));
+      if (this.#phase === 'body') out = this.inflate(compressed.subarray(at), false, at);
+      else this.takeTrailer(compressed.subarray(at));
     }
     this.#position += compressed.length;
     return out;
@@ -82,20 +82,20 @@ export class GzipMember implements InflateStream {
     if (this.#ended) throw new Error('InflateStream.end() called twice');
     this.#ended = true;
     let out: Uint8Array = EMPTY;
-    if (this.#phase === 'header') this.#fail(`truncated gzip header (${this.#position} bytes)`);
-    if (this.#phase === 'body') out = this.#inflate(EMPTY, true, 0);
-    if (this.#phase !== 'trailer') this.#fail('truncated deflate data: the final block never ended');
-    if (this.#trailerLength < TRAILER_BYTES) this.#fail(`truncated gzip trailer: ${this.#trailerLength} of ${TRAILER_BYTES} bytes`);
+    if (this.#phase === 'header') this.fail(`truncated gzip header (${this.#position} bytes)`);
+    if (this.#phase === 'body') out = this.inflate(EMPTY, true, 0);
+    if (this.#phase !== 'trailer') this.fail('truncated deflate data: the final block never ended');
+    if (this.#trailerLength < TRAILER_BYTES) this.fail(`truncated gzip trailer: ${this.#trailerLength} of ${TRAILER_BYTES} bytes`);
     const crc = readU32LE(this.#trailer, 0);
     const size = readU32LE(this.#trailer, 4);
     const actualCrc = (this.#crc ^ 0xffffffff) >>> 0;
-    if (this.#checkCrc && crc !== actualCrc) this.#fail(`gzip trailer: CRC-32 expected 0x${hex(crc, 8)}, got 0x${hex(actualCrc, 8)}`);
-    if (size !== this.#size) this.#fail(`gzip trailer: ISIZE expected ${size}, got ${this.#size}`);
+    if (this.#checkCrc && crc !== actualCrc) this.fail(`gzip trailer: CRC-32 expected 0x${hex(crc, 8)}, got 0x${hex(actualCrc, 8)}`);
+    if (size !== this.#size) this.fail(`gzip trailer: ISIZE expected ${size}, got ${this.#size}`);
     return out;
   }
 
   /** Consumes header bytes; returns the index of the first byte after them. */
-  #readHeader(bytes: Uint8Array): number {
+  private readHeader(bytes: Uint8Array): number {
     let at = 0;
     if (this.#fixedLength < FIXED_HEADER_BYTES) {
       const take = Math.min(FIXED_HEADER_BYTES - this.#fixedLength, bytes.length);
@@ -104,9 +104,9 @@ export class GzipMember implements InflateStream {
       at = take;
       if (this.#fixedLength < FIXED_HEADER_BYTES) return at;
       const f = this.#fixed;
-      if (f[0] !== 0x1f || f[1] !== 0x8b) this.#fail(`gzip header: expected magic 1f8b, got ${hex(f[0]!, 2)}${hex(f[1]!, 2)}`);
-      if (f[2] !== 8) this.#fail(`gzip header: expected compression method 8 (deflate), got ${f[2]}`);
-      if (f[3]! & FRESERVED) this.#fail(`gzip header: reserved flag bits set (flags 0x${hex(f[3]!, 2)})`);
+      if (f[0] !== 0x1f || f[1] !== 0x8b) this.fail(`gzip header: expected magic 1f8b, got ${hex(f[0]!, 2)}${hex(f[1]!, 2)}`);
+      if (f[2] !== 8) this.fail(`gzip header: expected compression method 8 (deflate), got ${f[2]}`);
+      if (f[3]! & FRESERVED) this.fail(`gzip header: reserved flag bits set (flags 0x${hex(f[3]!, 2)})`);
       this.#flags = f[3]!;
     }
     // Optional fields in RFC 1952 order; each flag is cleared once its field is consumed.
@@ -137,12 +137,12 @@ export class GzipMember implements InflateStream {
   }
 
   /** Inflates body bytes that start `offset` bytes into the current push; returns their output. */
-  #inflate(bytes: Uint8Array, last: boolean, offset: number): Uint8Array {
+  private inflate(bytes: Uint8Array, last: boolean, offset: number): Uint8Array {
     this.#pieces.length = 0;
     try {
       this.#decoder.push(bytes, last);
     } catch (error) {
-      this.#fail(`invalid deflate data in the push starting at gzip byte ${this.#position + offset}: ${(error as Error).message}`, error);
+      this.fail(`invalid deflate data in the push starting at gzip byte ${this.#position + offset}: ${(error as Error).message}`, error);
     }
     const out = joinBytes(this.#pieces); // a list, never spread: thousands of pieces would overflow the XS stack
     this.#pieces.length = 0;
@@ -153,20 +153,20 @@ export class GzipMember implements InflateStream {
     const tail = this.#decoder.tail;
     if (tail !== undefined) {
       this.#phase = 'trailer';
-      this.#takeTrailer(tail);
+      this.takeTrailer(tail);
     }
     return out;
   }
 
-  #takeTrailer(bytes: Uint8Array): void {
+  private takeTrailer(bytes: Uint8Array): void {
     if (this.#trailerLength + bytes.length > TRAILER_BYTES) {
-      this.#fail(`unexpected data after the gzip member: ${this.#trailerLength + bytes.length - TRAILER_BYTES} bytes past the trailer`);
+      this.fail(`unexpected data after the gzip member: ${this.#trailerLength + bytes.length - TRAILER_BYTES} bytes past the trailer`);
     }
     this.#trailer.set(bytes, this.#trailerLength);
     this.#trailerLength += bytes.length;
   }
 
-  #fail(message: string, cause?: unknown): never {
+  private fail(message: string, cause?: unknown): never {
     throw new OtaError('artifact-format', message, { cause });
   }
 }

@@ -185,8 +185,8 @@ export class McubootImageVerifier {
         this.#at += bytes.length - i; // padding and trailer after the image, or an unreadable rest
         return;
       }
-      const n = this.#step(bytes, i);
-      this.#hashRange(bytes.subarray(i, i + n));
+      const n = this.step(bytes, i);
+      this.hashRange(bytes.subarray(i, i + n));
       i += n;
     }
   }
@@ -197,9 +197,9 @@ export class McubootImageVerifier {
     this.#ended = true;
     if (this.#stage !== 'done' && this.#stage !== 'stopped') {
       const end = this.#stage === 'header' ? IMAGE_HEADER_BYTES : this.#unprotectedSeen ? this.#areaEnd : undefined;
-      this.#fail(`image truncated: ${this.#at} bytes, ${end === undefined ? 'the TLV area is incomplete' : `expected ${end}`}`);
+      this.fail(`image truncated: ${this.#at} bytes, ${end === undefined ? 'the TLV area is incomplete' : `expected ${end}`}`);
     }
-    if (this.#problem === undefined && !this.#hashValid) this.#fail('no SHA256 TLV: the image hash is mandatory');
+    if (this.#problem === undefined && !this.#hashValid) this.fail('no SHA256 TLV: the image hash is mandatory');
 
     let signature: McubootVerdict['signature'];
     const sigName = this.#expectedSig === undefined ? '' : SIGNATURE_TLVS[this.#expectedSig]!.name;
@@ -213,16 +213,16 @@ export class McubootImageVerifier {
       const info = SIGNATURE_TLVS[this.#expectedSig!]!;
       const ok = await this.#verifier!.verify(info.scheme, this.#key, this.#computed!, this.#signature.subarray(0, this.#signatureLength));
       signature = ok ? 'valid' : 'invalid';
-      if (!ok) this.#fail(`${sigName} signature TLV does not verify with the ${this.#key.type} key`);
+      if (!ok) this.fail(`${sigName} signature TLV does not verify with the ${this.#key.type} key`);
     } else if (this.#signatureSkipped) {
       signature = 'invalid';
-      this.#fail(`${sigName} signature skipped: ${this.#keyHashMatches === false ? 'KEYHASH does not match the key' : 'no KEYHASH TLV before it'}`);
+      this.fail(`${sigName} signature skipped: ${this.#keyHashMatches === false ? 'KEYHASH does not match the key' : 'no KEYHASH TLV before it'}`);
     } else if (this.#otherSignature !== undefined) {
       signature = 'invalid';
-      this.#fail(`image is signed with ${this.#otherSignature}, but the ${this.#key.type} key needs a ${sigName} signature TLV`);
+      this.fail(`image is signed with ${this.#otherSignature}, but the ${this.#key.type} key needs a ${sigName} signature TLV`);
     } else {
       signature = 'absent';
-      this.#fail(`no ${sigName} signature TLV: the image is not signed`);
+      this.fail(`no ${sigName} signature TLV: the image is not signed`);
     }
 
     const hash = this.#hashValid ? 'valid' : 'invalid';
@@ -238,17 +238,17 @@ export class McubootImageVerifier {
     return verdict;
   }
 
-  #fail(problem: string): void {
+  private fail(problem: string): void {
     this.#problem ??= problem;
   }
 
-  #stop(problem: string): void {
-    this.#fail(problem);
+  private stop(problem: string): void {
+    this.fail(problem);
     this.#stage = 'stopped';
   }
 
   /** Hashes the part of `piece` (which starts at the current offset) that lies below hdr+img+prot. */
-  #hashRange(piece: Uint8Array): void {
+  private hashRange(piece: Uint8Array): void {
     const from = this.#at;
     this.#at += piece.length;
     if (from < this.#hashEnd) {
@@ -260,19 +260,19 @@ export class McubootImageVerifier {
   }
 
   /** Consumes bytes of the current item from `bytes[i..]`; returns how many. */
-  #step(bytes: Uint8Array, i: number): number {
+  private step(bytes: Uint8Array, i: number): number {
     const available = bytes.length - i;
     switch (this.#stage) {
       case 'header': {
         const n = Math.min(available, IMAGE_HEADER_BYTES - this.#fill);
         this.#head.set(bytes.subarray(i, i + n), this.#fill);
         this.#fill += n;
-        if (this.#fill === IMAGE_HEADER_BYTES) this.#readHeader();
+        if (this.#fill === IMAGE_HEADER_BYTES) this.readHeader();
         return n;
       }
       case 'body': {
-        const n = Math.min(available, this.#tlvStart() - this.#at);
-        if (this.#at + n === this.#tlvStart()) this.#beginHead('info');
+        const n = Math.min(available, this.tlvStart() - this.#at);
+        if (this.#at + n === this.tlvStart()) this.beginHead('info');
         return n;
       }
       case 'info':
@@ -282,8 +282,8 @@ export class McubootImageVerifier {
         this.#fill += n;
         if (this.#fill === TLV_HEAD_BYTES) {
           const headEnd = this.#at + n; // #at advances after this step returns
-          if (this.#stage === 'info') this.#readInfo(headEnd);
-          else this.#readTlvHead(headEnd);
+          if (this.#stage === 'info') this.readInfo(headEnd);
+          else this.readTlvHead(headEnd);
         }
         return n;
       }
@@ -291,7 +291,7 @@ export class McubootImageVerifier {
         const n = Math.min(available, this.#tlvLength - this.#fill);
         if (this.#tlvLength <= VALUE_BYTES) this.#value.set(bytes.subarray(i, i + n), this.#fill);
         this.#fill += n;
-        if (this.#fill === this.#tlvLength) this.#endTlv(this.#at + n);
+        if (this.#fill === this.#tlvLength) this.endTlv(this.#at + n);
         return n;
       }
       default:
@@ -299,92 +299,92 @@ export class McubootImageVerifier {
     }
   }
 
-  #tlvStart(): number {
+  private tlvStart(): number {
     return this.#info!.headerSize + this.#info!.imageSize;
   }
 
-  #readHeader(): void {
+  private readHeader(): void {
     let info: McubootImageInfo;
     try {
       info = parseMcubootHeader(this.#head);
     } catch (error) {
       if (!(error instanceof OtaError)) throw error;
-      this.#stop(error.message);
+      this.stop(error.message);
       return;
     }
     this.#info = info;
     this.#hashEnd = info.headerSize + info.imageSize + info.protectedTlvSize;
-    if (info.flags & FLAG_NON_BOOTABLE) return this.#stop(`MCUboot header ih_flags ${hex32(info.flags)}: NON_BOOTABLE is set`);
-    if (info.flags & FLAG_ENCRYPTED) return this.#stop(`MCUboot header ih_flags ${hex32(info.flags)}: encrypted images are not supported`);
-    if (info.flags & FLAG_COMPRESSED) return this.#stop(`MCUboot header ih_flags ${hex32(info.flags)}: compressed images are not supported`);
+    if (info.flags & FLAG_NON_BOOTABLE) return this.stop(`MCUboot header ih_flags ${hex32(info.flags)}: NON_BOOTABLE is set`);
+    if (info.flags & FLAG_ENCRYPTED) return this.stop(`MCUboot header ih_flags ${hex32(info.flags)}: encrypted images are not supported`);
+    if (info.flags & FLAG_COMPRESSED) return this.stop(`MCUboot header ih_flags ${hex32(info.flags)}: compressed images are not supported`);
     if (this.#hashEnd >= this.#maxImageBytes) {
-      return this.#stop(`MCUboot header: ih_hdr_size + ih_img_size + ih_protect_tlv_size = ${this.#hashEnd} does not fit the slot's ${this.#maxImageBytes} bytes`);
+      return this.stop(`MCUboot header: ih_hdr_size + ih_img_size + ih_protect_tlv_size = ${this.#hashEnd} does not fit the slot's ${this.#maxImageBytes} bytes`);
     }
-    if (info.headerSize === this.#tlvStart()) this.#beginHead('info');
+    if (info.headerSize === this.tlvStart()) this.beginHead('info');
     else this.#stage = 'body';
   }
 
-  #beginHead(stage: 'info' | 'tlv-head'): void {
+  private beginHead(stage: 'info' | 'tlv-head'): void {
     this.#stage = stage;
     this.#fill = 0;
   }
 
   /** An image_tlv_info: the protected one (0x6908) first when ih_protect_tlv_size != 0, then 0x6907. */
-  #readInfo(headEnd: number): void {
+  private readInfo(headEnd: number): void {
     const magic = readU16LE(this.#head, 0);
     const total = readU16LE(this.#head, 2);
     const at = headEnd - TLV_HEAD_BYTES;
     const prot = this.#info!.protectedTlvSize;
     if (!this.#unprotectedSeen && this.#protEnd === 0 && magic === TLV_PROT_INFO_MAGIC) {
       if (total !== prot || total < TLV_HEAD_BYTES) {
-        return this.#stop(`protected TLV info at byte ${at}: it_tlv_tot ${total} != ih_protect_tlv_size ${prot}`);
+        return this.stop(`protected TLV info at byte ${at}: it_tlv_tot ${total} != ih_protect_tlv_size ${prot}`);
       }
       this.#protEnd = at + total;
       this.#areaEnd = this.#protEnd;
     } else {
       if (this.#protEnd === 0 && prot !== 0) {
-        return this.#stop(`TLV info at byte ${at}: expected protected magic ${hex16(TLV_PROT_INFO_MAGIC)} (ih_protect_tlv_size ${prot}), got ${hex16(magic)}`);
+        return this.stop(`TLV info at byte ${at}: expected protected magic ${hex16(TLV_PROT_INFO_MAGIC)} (ih_protect_tlv_size ${prot}), got ${hex16(magic)}`);
       }
       if (magic !== TLV_INFO_MAGIC) {
-        return this.#stop(`TLV info at byte ${at}: expected magic ${hex16(TLV_INFO_MAGIC)}, got ${hex16(magic)}`);
+        return this.stop(`TLV info at byte ${at}: expected magic ${hex16(TLV_INFO_MAGIC)}, got ${hex16(magic)}`);
       }
       this.#unprotectedSeen = true;
-      this.#areaEnd = this.#tlvStart() + prot + total;
+      this.#areaEnd = this.tlvStart() + prot + total;
       this.#info!.totalSize = this.#areaEnd;
-      if (total < TLV_HEAD_BYTES) return this.#stop(`TLV info at byte ${at}: it_tlv_tot ${total} is smaller than the info itself`);
+      if (total < TLV_HEAD_BYTES) return this.stop(`TLV info at byte ${at}: it_tlv_tot ${total} is smaller than the info itself`);
       if (this.#areaEnd > this.#maxImageBytes) {
-        return this.#stop(`TLV area ends at byte ${this.#areaEnd}, beyond the slot's ${this.#maxImageBytes} bytes for an image`);
+        return this.stop(`TLV area ends at byte ${this.#areaEnd}, beyond the slot's ${this.#maxImageBytes} bytes for an image`);
       }
     }
-    this.#nextTlv(headEnd);
+    this.nextTlv(headEnd);
   }
 
-  #nextTlv(at: number): void {
+  private nextTlv(at: number): void {
     if (at === this.#areaEnd) {
       if (this.#unprotectedSeen) this.#stage = 'done';
-      else this.#beginHead('info'); // the protected area ended: the unprotected info follows
+      else this.beginHead('info'); // the protected area ended: the unprotected info follows
       return;
     }
     if (this.#areaEnd - at < TLV_HEAD_BYTES) {
-      return this.#stop(`TLV area: ${this.#areaEnd - at} stray bytes at byte ${at}, before its end ${this.#areaEnd}`);
+      return this.stop(`TLV area: ${this.#areaEnd - at} stray bytes at byte ${at}, before its end ${this.#areaEnd}`);
     }
-    this.#beginHead('tlv-head');
+    this.beginHead('tlv-head');
   }
 
-  #readTlvHead(headEnd: number): void {
+  private readTlvHead(headEnd: number): void {
     this.#tlvType = readU16LE(this.#head, 0);
     this.#tlvLength = readU16LE(this.#head, 2);
     this.#tlvAt = headEnd;
     if (headEnd + this.#tlvLength > this.#areaEnd) {
-      return this.#stop(`TLV ${hex16(this.#tlvType)} at byte ${headEnd - TLV_HEAD_BYTES}: length ${this.#tlvLength} runs past the TLV area end ${this.#areaEnd}`);
+      return this.stop(`TLV ${hex16(this.#tlvType)} at byte ${headEnd - TLV_HEAD_BYTES}: length ${this.#tlvLength} runs past the TLV area end ${this.#areaEnd}`);
     }
     this.#stage = 'tlv-value';
     this.#fill = 0;
-    if (this.#tlvLength === 0) this.#endTlv(headEnd);
+    if (this.#tlvLength === 0) this.endTlv(headEnd);
   }
 
   /** One whole TLV, in image order: the switch in bootutil_img_validate. */
-  #endTlv(end: number): void {
+  private endTlv(end: number): void {
     const type = this.#tlvType;
     const length = this.#tlvLength;
     const value = this.#value.subarray(0, Math.min(length, VALUE_BYTES));
@@ -396,14 +396,14 @@ export class McubootImageVerifier {
     if (isProtected && (type === TLV_SHA256 || type === TLV_KEYHASH || signatureTlv !== undefined)) {
       // imgtool never puts these in the protected area; judging them there would need the digest
       // before it is complete, i.e. a second pass.
-      this.#stop(`${where}: hash, KEYHASH and signature TLVs in the protected area are not supported`);
+      this.stop(`${where}: hash, KEYHASH and signature TLVs in the protected area are not supported`);
       return;
     }
     if (type === TLV_SHA256 && judged) {
-      if (length !== HASH_BYTES) return this.#stopOrContinue(`${where}: SHA256 length expected ${HASH_BYTES}, got ${length}`, end);
+      if (length !== HASH_BYTES) return this.stopOrContinue(`${where}: SHA256 length expected ${HASH_BYTES}, got ${length}`, end);
       if (!equalBytes(value, this.#computed!)) {
         this.#hashValid = false;
-        this.#fail(`hash mismatch: SHA256 TLV ${toHex(value)}, computed ${toHex(this.#computed!)} over bytes [0, ${this.#hashEnd})`);
+        this.fail(`hash mismatch: SHA256 TLV ${toHex(value)}, computed ${toHex(this.#computed!)} over bytes [0, ${this.#hashEnd})`);
       } else {
         this.#hashValid = true;
       }
@@ -422,7 +422,7 @@ export class McubootImageVerifier {
           if (!this.#keyMatched) {
             this.#signatureSkipped = true;
           } else if (!signatureTlv.lengthOk(length)) {
-            this.#fail(`${where}: ${signatureTlv.name} signature length ${length} is not valid`);
+            this.fail(`${where}: ${signatureTlv.name} signature length ${length} is not valid`);
           } else {
             this.#signature.set(value);
             this.#signatureLength = length;
@@ -432,11 +432,11 @@ export class McubootImageVerifier {
         }
       }
     }
-    this.#nextTlv(end);
+    this.nextTlv(end);
   }
 
-  #stopOrContinue(problem: string, end: number): void {
-    this.#fail(problem);
-    this.#nextTlv(end);
+  private stopOrContinue(problem: string, end: number): void {
+    this.fail(problem);
+    this.nextTlv(end);
   }
 }

@@ -108,11 +108,11 @@ class FlashSlotWriter implements SlotWriter {
       this.#offset += take;
       rest = rest.subarray(take);
       if (this.#tailLength < granule) return;
-      await this.#program(this.#tail);
+      await this.program(this.#tail);
       this.#tailLength = 0;
     }
     const aligned = rest.length - (rest.length % granule);
-    if (aligned > 0) await this.#program(rest.subarray(0, aligned));
+    if (aligned > 0) await this.program(rest.subarray(0, aligned));
     this.#offset += aligned;
     this.#tail.set(rest.subarray(aligned));
     this.#tailLength = rest.length - aligned;
@@ -123,7 +123,7 @@ class FlashSlotWriter implements SlotWriter {
     if (this.#state !== 'open') throw new Error(`SlotWriter.finish after ${this.#state === 'finished' ? 'finish()' : 'abort()'}`);
     if (this.#tailLength > 0) {
       this.#tail.fill(this.#flash.erasedByte, this.#tailLength);
-      await this.#program(this.#tail);
+      await this.program(this.#tail);
       this.#tailLength = 0;
     }
     this.#state = 'finished';
@@ -137,13 +137,13 @@ class FlashSlotWriter implements SlotWriter {
   }
 
   /** Programs at the flushed position, one sector's piece at a time, erasing ahead of each piece. */
-  async #program(data: Uint8Array): Promise<void> {
+  private async program(data: Uint8Array): Promise<void> {
     const sector = this.#flash.sectorBytes;
     let done = 0;
     while (done < data.length) {
       const at = this.#flushed;
       const piece = Math.min(data.length - done, (Math.floor(at / sector) + 1) * sector - at);
-      await this.#eraseTo(Math.floor(at / sector) + 1);
+      await this.eraseTo(Math.floor(at / sector) + 1);
       await this.#flash.write(at, data.subarray(done, done + piece));
       this.#flushed += piece;
       done += piece;
@@ -151,7 +151,7 @@ class FlashSlotWriter implements SlotWriter {
   }
 
   /** Erases until sectors [resume point, end) are erased, in the runs the policy allows. */
-  async #eraseTo(end: number): Promise<void> {
+  private async eraseTo(end: number): Promise<void> {
     const block = this.#block;
     while (this.#erasedSectors < end) {
       const from = this.#erasedSectors;

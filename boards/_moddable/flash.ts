@@ -33,7 +33,7 @@ export class PartitionFlash implements RangeEraseFlash {
   }
 
   read(offset: number, into: Uint8Array): void {
-    this.#checkRange('read', offset, into.length);
+    this.checkRange('read', offset, into.length);
     this.#native('read', offset, into.length, () => this.#partition.read(into, offset));
   }
 
@@ -42,7 +42,7 @@ export class PartitionFlash implements RangeEraseFlash {
     if (offset % g !== 0 || bytes.length % g !== 0) {
       throw new RangeError(`flash "${this.path}": write at offset ${offset}, length ${bytes.length}: not a multiple of the ${g}-byte write granule`);
     }
-    this.#checkRange('write', offset, bytes.length);
+    this.checkRange('write', offset, bytes.length);
     if (bytes.length > 0) this.#native('write', offset, bytes.length, () => this.#partition.write(bytes, offset));
   }
 
@@ -71,7 +71,7 @@ export class PartitionFlash implements RangeEraseFlash {
     this.#partition.close();
   }
 
-  #checkRange(what: string, offset: number, length: number): void {
+  private checkRange(what: string, offset: number, length: number): void {
     if (!Number.isInteger(offset) || offset < 0 || offset + length > this.byteLength) {
       throw new RangeError(`flash "${this.path}": ${what} at offset ${offset}, length ${length}: outside the ${this.byteLength}-byte partition`);
     }

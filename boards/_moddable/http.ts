@@ -44,12 +44,20 @@ export function pemCertificateToDer(pem: string): Uint8Array {
 }
 
 export function createModdableHttp(options: ModdableHttpOptions): Http {
-  const settings = { dnsServers: [...options.dnsServers], ca: options.ca };
-  return {
-    request(request: HttpRequest): Promise<HttpResponse> {
-      return send(request, settings);
-    },
-  };
+  return new ModdableHttp({ dnsServers: [...options.dnsServers], ca: options.ca });
+}
+
+// A class rather than an object literal with a closure: its method stays in flash on a preloaded device.
+class ModdableHttp implements Http {
+  readonly #options: ModdableHttpOptions;
+
+  constructor(options: ModdableHttpOptions) {
+    this.#options = options;
+  }
+
+  request(request: HttpRequest): Promise<HttpResponse> {
+    return send(request, this.#options);
+  }
 }
 
 function send(request: HttpRequest, options: ModdableHttpOptions): Promise<HttpResponse> {
@@ -156,7 +164,7 @@ class ModdableResponse implements HttpResponse {
     if (error !== undefined) {
       this.#error = new OtaError('network', `${this.#where}: ${error.message || 'connection lost'} after ${this.#delivered} body bytes`, { cause: error });
     }
-    this.#stop();
+    this.stop();
     if (this.#error !== undefined && this.#fail !== undefined) this.#fail(this.#error);
     this.#wake?.();
   }
@@ -187,7 +195,7 @@ class ModdableResponse implements HttpResponse {
   close(): void {
     if (!this.#finished) {
       this.#finished = true;
-      this.#stop();
+      this.stop();
     }
   }
 
@@ -205,7 +213,7 @@ class ModdableResponse implements HttpResponse {
     }
   }
 
-  #stop(): void {
+  private stop(): void {
     if (this.#watchdog !== undefined) Timer.clear(this.#watchdog);
     this.#watchdog = undefined;
     this.#client?.close();

@@ -23,30 +23,43 @@ export interface ModdableSystem extends System {
 const CLOCK_SET_AFTER_MS = Date.UTC(2024, 0, 1);
 
 export function createModdableSystem(natives: ModdableSystemNatives): ModdableSystem {
-  const fillRandom = (into: Uint8Array): void => {
+  return new NativeSystem(natives);
+}
+
+// A class rather than a closure factory: a preloaded XS device keeps its methods in flash.
+class NativeSystem implements ModdableSystem {
+  readonly #natives: ModdableSystemNatives;
+
+  constructor(natives: ModdableSystemNatives) {
+    this.#natives = natives;
+  }
+
+  restart(): never {
+    return this.#natives.restart();
+  }
+
+  resetReason(): ResetReason {
+    return this.#natives.resetReason();
+  }
+
+  wallClockMs(): number {
+    const now = Date.now();
+    return now >= CLOCK_SET_AFTER_MS ? now : NaN;
+  }
+
+  log(level: LogLevel, message: string): void {
+    trace(`[${level}] ${message}\n`);
+  }
+
+  randomBytes(length: number): Uint8Array {
+    if (!Number.isInteger(length) || length < 0) throw new RangeError(`"length" expected an integer >= 0, got ${length}`);
+    const out = new Uint8Array(length);
+    this.fillRandom(out);
+    return out;
+  }
+
+  fillRandom(into: Uint8Array): void {
     if (!(into instanceof Uint8Array)) throw new TypeError('"into" expected a Uint8Array');
-    if (into.length > 0) natives.fillRandom(into);
-  };
-  return {
-    restart(): never {
-      return natives.restart();
-    },
-    resetReason(): ResetReason {
-      return natives.resetReason();
-    },
-    wallClockMs(): number {
-      const now = Date.now();
-      return now >= CLOCK_SET_AFTER_MS ? now : NaN;
-    },
-    log(level: LogLevel, message: string): void {
-      trace(`[${level}] ${message}\n`);
-    },
-    randomBytes(length: number): Uint8Array {
-      if (!Number.isInteger(length) || length < 0) throw new RangeError(`"length" expected an integer >= 0, got ${length}`);
-      const out = new Uint8Array(length);
-      fillRandom(out);
-      return out;
-    },
-    fillRandom,
-  };
+    if (into.length > 0) this.#natives.fillRandom(into);
+  }
 }

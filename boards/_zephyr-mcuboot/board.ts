@@ -15,8 +15,8 @@ import { PartitionFlash } from '../_moddable/flash.ts';
 import { StorageKeyValue } from '../_moddable/key-value.ts';
 import type { ModdableBoardConfig } from '../_moddable/settings.ts';
 import { sharedBindings } from '../_moddable/shared-bindings.ts';
-import { createModdableSystem } from '../_moddable/system.ts';
-import { createZephyrBootControl } from './boot-control-zephyr.ts';
+import { createModdableSystem, type ModdableSystemNatives } from '../_moddable/system.ts';
+import { createZephyrBootControl, type ZephyrMcubootNatives } from './boot-control-zephyr.ts';
 import { resetCauseTable, resetReasonOf } from './reset-causes.ts';
 
 /** keyValuePath: the Zephyr settings subtree; identity: default { device_id: the MCU's unique ID (hwinfo) }. */
@@ -48,25 +48,54 @@ export function createBoard(config: ZephyrBoardConfig = {}): Board {
       primary,
       secondary,
       sha256: sha256Crypt,
-      natives: {
-        requestUpgrade: (permanent) => ffi.boot_request_upgrade(permanent) as number,
-        writeImageConfirmed: () => ffi.boot_write_img_confirmed() as number,
-      },
+      natives: new McubootFfi(ffi),
     }),
     keyValue: new StorageKeyValue({ path: config.keyValuePath ?? 'ota-mcu', maxValueBytes: MAX_VALUE_BYTES }),
-    system: createModdableSystem({
-      restart(): never {
-        ffi.sys_reboot(SYS_REBOOT_COLD); // Zephyr's System.restart() only loops
-        throw new Error('sys_reboot returned');
-      },
-      resetReason: () => resetReason,
-      fillRandom(into: Uint8Array): void {
-        const rc = ffi.ota_csrand_get(into.buffer, into.byteOffset, into.length) as number;
-        if (rc !== 0) throw new Error(`sys_csrand_get returned ${rc}`);
-      },
-    }),
+    system: createModdableSystem(new ZephyrSystemFfi(ffi, resetReason)),
     flash: Object.freeze({ primary, secondary }),
   };
+}
+
+// The natives as classes, not object literals of closures: a preloaded XS device keeps class
+// methods in flash, where each closure made at boot would cost RAM.
+class McubootFfi implements ZephyrMcubootNatives {
+  readonly #ffi: FFI;
+
+  constructor(ffi: FFI) {
+    this.#ffi = ffi;
+  }
+
+  requestUpgrade(permanent: number): number {
+    return this.#ffi.boot_request_upgrade(permanent) as number;
+  }
+
+  writeImageConfirmed(): number {
+    return this.#ffi.boot_write_img_confirmed() as number;
+  }
+}
+
+class ZephyrSystemFfi implements ModdableSystemNatives {
+  readonly #ffi: FFI;
+  readonly #resetReason: ResetReason;
+
+  constructor(ffi: FFI, resetReason: ResetReason) {
+    this.#ffi = ffi;
+    this.#resetReason = resetReason;
+  }
+
+  restart(): never {
+    this.#ffi.sys_reboot(SYS_REBOOT_COLD); // Zephyr's System.restart() only loops
+    throw new Error('sys_reboot returned');
+  }
+
+  resetReason(): ResetReason {
+    return this.#resetReason;
+  }
+
+  fillRandom(into: Uint8Array): void {
+    const rc = this.#ffi.ota_csrand_get(into.buffer, into.byteOffset, into.length) as number;
+    if (rc !== 0) throw new Error(`sys_csrand_get returned ${rc}`);
+  }
 }
 
 /** Read once per boot, then cleared, so the next boot sees only its own cause. */

@@ -30,32 +30,59 @@ export interface ZephyrBootControlOptions {
 }
 
 export function createZephyrBootControl(options: ZephyrBootControlOptions): BootControl {
-  const portable = createMcubootBootControl({ primary: options.primary, secondary: options.secondary, sha256: options.sha256 });
-  const { natives, secondary } = options;
-  return {
-    state: (): MaybePromise<BootState> => portable.state(),
-    openInactiveSlot: (resume?: { resumeAt?: number }): MaybePromise<SlotWriter> => portable.openInactiveSlot(resume),
-    readInactiveSlot: (offset: number, into: Uint8Array): MaybePromise<void> => portable.readInactiveSlot(offset, into),
-    /**
-     * The image itself was checked by the zephyr-image module (hash, signature) before install, and
-     * MCUboot validates it again before swapping; here only "is there an image at all".
-     */
-    async setPendingTest(): Promise<void> {
-      const head = new Uint8Array(IMAGE_HEADER_BYTES); // 32: the secondary's image header
-      await secondary.read(0, head);
-      try {
-        parseMcubootHeader(head);
-      } catch (error) {
-        throw new OtaError('image-invalid', `setPendingTest: secondary slot: ${(error as Error).message}`, { cause: error });
-      }
-      const rc = natives.requestUpgrade(BOOT_UPGRADE_TEST);
-      if (rc !== 0) throw new OtaError('flash-io', `setPendingTest: boot_request_upgrade(BOOT_UPGRADE_TEST) returned ${rc}`);
-    },
-    confirm(): void {
-      const rc = natives.writeImageConfirmed();
-      if (rc !== 0) throw new OtaError('flash-io', `confirm: boot_write_img_confirmed() returned ${rc}`);
-    },
-    rejectTestImage: (): MaybePromise<void> => portable.rejectTestImage(),
-    clearPending: (): MaybePromise<void> => portable.clearPending(),
-  };
+  return new ZephyrBootControl(options);
+}
+
+// A class rather than a closure factory: a preloaded XS device keeps its methods in flash.
+class ZephyrBootControl implements BootControl {
+  readonly #portable: BootControl;
+  readonly #secondary: Flash;
+  readonly #natives: ZephyrMcubootNatives;
+
+  constructor(options: ZephyrBootControlOptions) {
+    this.#portable = createMcubootBootControl({ primary: options.primary, secondary: options.secondary, sha256: options.sha256 });
+    this.#secondary = options.secondary;
+    this.#natives = options.natives;
+  }
+
+  state(): MaybePromise<BootState> {
+    return this.#portable.state();
+  }
+
+  openInactiveSlot(resume?: { resumeAt?: number }): MaybePromise<SlotWriter> {
+    return this.#portable.openInactiveSlot(resume);
+  }
+
+  readInactiveSlot(offset: number, into: Uint8Array): MaybePromise<void> {
+    return this.#portable.readInactiveSlot(offset, into);
+  }
+
+  /**
+   * The image itself was checked by the zephyr-image module (hash, signature) before install, and
+   * MCUboot validates it again before swapping; here only "is there an image at all".
+   */
+  async setPendingTest(): Promise<void> {
+    const head = new Uint8Array(IMAGE_HEADER_BYTES); // 32: the secondary's image header
+    await this.#secondary.read(0, head);
+    try {
+      parseMcubootHeader(head);
+    } catch (error) {
+      throw new OtaError('image-invalid', `setPendingTest: secondary slot: ${(error as Error).message}`, { cause: error });
+    }
+    const rc = this.#natives.requestUpgrade(BOOT_UPGRADE_TEST);
+    if (rc !== 0) throw new OtaError('flash-io', `setPendingTest: boot_request_upgrade(BOOT_UPGRADE_TEST) returned ${rc}`);
+  }
+
+  confirm(): void {
+    const rc = this.#natives.writeImageConfirmed();
+    if (rc !== 0) throw new OtaError('flash-io', `confirm: boot_write_img_confirmed() returned ${rc}`);
+  }
+
+  rejectTestImage(): MaybePromise<void> {
+    return this.#portable.rejectTestImage();
+  }
+
+  clearPending(): MaybePromise<void> {
+    return this.#portable.clearPending();
+  }
 }

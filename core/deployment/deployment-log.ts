@@ -28,46 +28,65 @@ export interface DeploymentLog {
 
 /** `clock`: wall-clock ms since the epoch (NaN while unknown: the time since boot is used). */
 export function createDeploymentLog(keyValue: KeyValue, clock: () => number): DeploymentLog {
-  let messages: LogMessage[] = [];
-  let dirty = false;
-  return {
-    get messages() {
-      return messages;
-    },
-    async load() {
-      const bytes = await keyValue.get(LOG_KEY);
-      messages = [];
-      if (bytes === undefined) return;
-      try {
-        const parsed = JSON.parse(fromUtf8(bytes)) as unknown;
-        if (Array.isArray(parsed)) {
-          messages = parsed.filter((m): m is LogMessage => isObject(m) && isString(m.timestamp) && isString(m.level) && isString(m.message));
-        }
-      } catch {
-        // A log is diagnostics only: an unreadable one is dropped, never a reason to fail.
-      }
-    },
-    add(level, message) {
-      const ms = clock();
-      const timestamp = new Date(Number.isFinite(ms) ? ms : 0).toISOString().replace(/\.\d{3}Z$/, 'Z');
-      messages.push({ timestamp, level, message: message.length > MESSAGE_MAX_CHARS ? message.slice(0, MESSAGE_MAX_CHARS) + '…' : message });
-      dirty = true;
-    },
-    async save() {
-      if (!dirty) return;
-      let bytes = utf8(JSON.stringify(messages));
-      while (bytes.length > keyValue.maxValueBytes && messages.length > 1) {
-        messages.splice(1, 1);
-        bytes = utf8(JSON.stringify(messages));
-      }
-      if (bytes.length > keyValue.maxValueBytes) return;
-      await keyValue.set(LOG_KEY, bytes);
-      dirty = false;
-    },
-    async clear() {
-      messages = [];
-      dirty = false;
-      await keyValue.delete(LOG_KEY);
-    },
-  };
+  return new KeyValueDeploymentLog(keyValue, clock);
+}
+
+// A class rather than a closure factory: a preloaded XS device keeps its methods in flash.
+class KeyValueDeploymentLog implements DeploymentLog {
+  readonly #keyValue: KeyValue;
+  readonly #clock: () => number;
+  #messages: LogMessage[] = [];
+  #dirty = false;
+
+  constructor(keyValue: KeyValue, clock: () => number) {
+    this.#keyValue = keyValue;
+    this.#clock = clock;
+  }
+
+  get messages(): readonly LogMessage[] {
+    return this.#messages;
+  }
+
+  async load(): Promise<void> {
+    const bytes = await this.#keyValue.get(LOG_KEY);
+    this.#messages = [];
+    if (bytes === undefined) return;
+    try {
+      const parsed = JSON.parse(fromUtf8(bytes)) as unknown;
+      if (Array.isArray(parsed)) this.#messages = parsed.filter(isLogMessage);
+    } catch {
+      // A log is diagnostics only: an unreadable one is dropped, never a reason to fail.
+    }
+  }
+
+  add(level: LogLevel, message: string): void {
+    const ms = this.#clock();
+    const timestamp = new Date(Number.isFinite(ms) ? ms : 0).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    this.#messages.push({ timestamp, level, message: message.length > MESSAGE_MAX_CHARS ? message.slice(0, MESSAGE_MAX_CHARS) + '…' : message });
+    this.#dirty = true;
+  }
+
+  async save(): Promise<void> {
+    if (!this.#dirty) return;
+    const messages = this.#messages;
+    const { maxValueBytes } = this.#keyValue;
+    let bytes = utf8(JSON.stringify(messages));
+    while (bytes.length > maxValueBytes && messages.length > 1) {
+      messages.splice(1, 1);
+      bytes = utf8(JSON.stringify(messages));
+    }
+    if (bytes.length > maxValueBytes) return;
+    await this.#keyValue.set(LOG_KEY, bytes);
+    this.#dirty = false;
+  }
+
+  async clear(): Promise<void> {
+    this.#messages = [];
+    this.#dirty = false;
+    await this.#keyValue.delete(LOG_KEY);
+  }
+}
+
+function isLogMessage(m: unknown): m is LogMessage {
+  return isObject(m) && isString(m.timestamp) && isString(m.level) && isString(m.message);
 }

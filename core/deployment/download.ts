@@ -5,6 +5,7 @@
 // reader re-reads and re-verifies the head, rebuilds the file hash from flash, then seeks).
 import type { Board } from '../../platform/board.ts';
 import type { HttpResponse } from '../../platform/http.ts';
+import type { MaybePromise } from '../../platform/maybe-async.ts';
 import type { PublicKey } from '../../platform/verifier.ts';
 import { createArtifactReader } from '../artifact/artifact-reader.ts';
 import { checkDepends, isDeviceTypeCompatible } from '../artifact/compatibility.ts';
@@ -66,40 +67,57 @@ export interface DownloadResult {
 }
 
 /**
- * Forwards the reader's payload files to the module's download (`current()`: made once the head is
- * read), and checkpoints what is durable.
+ * Forwards the reader's payload files to the module's download (set once the head is read), and
+ * checkpoints what is durable. A class, as the other per-download objects here: on a preloaded XS
+ * device its methods stay in flash, where closures would cost RAM for every download.
  */
-function checkpointingSink(context: DownloadContext, resumedAt: number, current: () => ModuleDownload | undefined): Required<PayloadSink> {
-  let file: PayloadFile | undefined;
-  let lastCheckpoint = resumedAt;
-  return {
-    async open(opened, resumeOffset) {
-      file = opened;
-      lastCheckpoint = resumeOffset;
-      await current()!.open(opened, resumeOffset);
-    },
-    async write(bytes) {
-      const download = current()!;
-      await download.write(bytes);
-      const durable = download.durableOffset;
-      if (file?.artifactOffset === undefined || durable - lastCheckpoint < context.settings.checkpointBytes) return;
-      lastCheckpoint = durable;
-      const checkpoint: DownloadCheckpoint = {
-        payloadIndex: file.payloadIndex,
-        fileName: file.name,
-        fileOffset: durable,
-        artifactOffset: file.artifactOffset + durable,
-      };
-      await context.update({ checkpoint });
-    },
-    close: (closed) => current()!.close(closed),
-    discard: (reason) => current()?.discard(reason),
-    readBack(offset, into) {
-      const download = current()!;
-      if (download.readBack === undefined) throw new OtaError('artifact-unsupported', 'update module: no readBack() to resume');
-      return download.readBack(offset, into);
-    },
-  };
+class CheckpointingSink implements Required<PayloadSink> {
+  /** The module's download, made once the head is read. */
+  download: ModuleDownload | undefined;
+  readonly #context: DownloadContext;
+  #file: PayloadFile | undefined;
+  #lastCheckpoint: number;
+
+  constructor(context: DownloadContext, resumedAt: number) {
+    this.#context = context;
+    this.#lastCheckpoint = resumedAt;
+  }
+
+  async open(opened: PayloadFile, resumeOffset: number): Promise<void> {
+    this.#file = opened;
+    this.#lastCheckpoint = resumeOffset;
+    await this.download!.open(opened, resumeOffset);
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    const download = this.download!;
+    await download.write(bytes);
+    const durable = download.durableOffset;
+    const file = this.#file;
+    if (file?.artifactOffset === undefined || durable - this.#lastCheckpoint < this.#context.settings.checkpointBytes) return;
+    this.#lastCheckpoint = durable;
+    const checkpoint: DownloadCheckpoint = {
+      payloadIndex: file.payloadIndex,
+      fileName: file.name,
+      fileOffset: durable,
+      artifactOffset: file.artifactOffset + durable,
+    };
+    await this.#context.update({ checkpoint });
+  }
+
+  close(closed: PayloadFile): MaybePromise<void> {
+    return this.download!.close(closed);
+  }
+
+  discard(reason: OtaError): MaybePromise<void> {
+    return this.download?.discard(reason);
+  }
+
+  readBack(offset: number, into: Uint8Array): MaybePromise<void> {
+    const download = this.download!;
+    if (download.readBack === undefined) throw new OtaError('artifact-unsupported', 'update module: no readBack() to resume');
+    return download.readBack(offset, into);
+  }
 }
 
 /** The gates at the head: artifact name, device type, depends, one payload of a known type. */
@@ -130,8 +148,6 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
   const board = context.board;
   let received = 0;
   let lastError = '';
-  /** The wait before attempt `tried + 1`: Mender's backoff, capped. */
-  const backoffMs = (tried: number): number => exponentialBackoffMs(tried, settings.retryMaxIntervalMs) ?? settings.retryMaxIntervalMs;
 
   for (;;) {
     let record = context.record();
@@ -148,14 +164,14 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
       record = await context.update({ checkpoint: undefined });
     }
     let module: UpdateModule | undefined;
-    let download: ModuleDownload | undefined;
+    const sink = new CheckpointingSink(context, checkpoint?.fileOffset ?? 0);
     const reader = createArtifactReader({
       sha256: board.sha256,
       inflate: board.inflate,
       verifier: board.verifier,
       key: settings.artifactKey,
       resume: checkpoint, // a DownloadCheckpoint is a ResumePoint (plus its artifact offset)
-      sink: checkpointingSink(context, checkpoint?.fileOffset ?? 0, () => download),
+      sink,
       onHead: async (head) => {
         module = checkHead(head, context);
         const payload = head.payloads[0]!;
@@ -165,7 +181,7 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
           provides: { ...head.provides, ...payload.provides },
           clearsProvides: payload.clearsProvides,
         });
-        download = await module.download(context.moduleContext, payload);
+        sink.download = await module.download(context.moduleContext, payload);
         context.log('info', `artifact "${head.artifactName}": head ok (signature ${head.signature}, ${head.compression}, ${payload.type})`);
       },
     });
@@ -190,7 +206,7 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
     let offset = 0; // artifact bytes fed to the reader so far
     let total: number | undefined;
     let seeked = false;
-    const reportProgress = progressReporter(context);
+    const progress = new ProgressReporter(context);
     try {
       response = await open(0, undefined);
       total = contentLength(response);
@@ -206,7 +222,7 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
           lastError = error.message;
           const attempts = context.record().attempts;
           if (attempts >= settings.maxDownloadAttempts) throw gaveUp(attempts, error.message, error);
-          const waitMs = backoffMs(attempts - 1);
+          const waitMs = backoffMs(settings, attempts - 1);
           context.log('warn', `download: ${error.message} at byte ${offset}; resuming with Range in ${waitMs / 1000} s`);
           await response.close();
           await board.scheduler.sleep(waitMs);
@@ -228,11 +244,12 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
           continue;
         }
         context.progress({ deploymentId: record.deploymentId, offset, total, received });
-        await reportProgress(offset, total);
+        await progress.report(offset, total);
       }
       if (total !== undefined && offset !== total) throw bodyEnded(offset, total);
       const summary = await reader.end();
       const file = summary.files[0];
+      const download = sink.download;
       if (module === undefined || download === undefined || file === undefined) {
         throw formatError(`artifact "${summary.artifactName}": no payload file`);
       }
@@ -246,9 +263,9 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
       if (!isOtaError(error, 'network')) throw error;
       // A connection that failed before any byte arrived: a new attempt after the backoff.
       lastError = error.message;
-      const waitMs = backoffMs(tried);
+      const waitMs = backoffMs(settings, tried);
       context.log('warn', `download: ${error.message}; next attempt in ${waitMs / 1000} s`);
-      await download?.discard(error);
+      await sink.download?.discard(error);
       await board.scheduler.sleep(waitMs);
     }
   }
@@ -274,20 +291,31 @@ function contentLength(response: HttpResponse): number | undefined {
   return Number(text);
 }
 
+/** The wait before attempt `tried + 1`: Mender's backoff, capped. */
+function backoffMs(settings: DownloadSettings, tried: number): number {
+  return exponentialBackoffMs(tried, settings.retryMaxIntervalMs) ?? settings.retryMaxIntervalMs;
+}
+
 /** Sends "downloading NN%" substates at most every step and at most once per interval. */
-function progressReporter(context: DownloadContext): (offset: number, total: number | undefined) => Promise<void> {
-  const { settings, board } = context;
-  let lastPercent = -1;
-  let lastAt = -Infinity;
-  return async (offset, total) => {
+class ProgressReporter {
+  readonly #context: DownloadContext;
+  #lastPercent = -1;
+  #lastAt = -Infinity;
+
+  constructor(context: DownloadContext) {
+    this.#context = context;
+  }
+
+  async report(offset: number, total: number | undefined): Promise<void> {
     if (total === undefined || total === 0) return;
+    const { settings, board } = this.#context;
     const step = settings.progressStepPercent;
     const percent = Math.floor((offset * 100) / total / step) * step;
-    if (percent <= lastPercent || percent >= 100) return;
+    if (percent <= this.#lastPercent || percent >= 100) return;
     const at = board.scheduler.now();
-    if (at - lastAt < settings.progressMinIntervalMs) return;
-    lastPercent = percent;
-    lastAt = at;
-    await context.report(`downloading ${percent}%`);
-  };
+    if (at - this.#lastAt < settings.progressMinIntervalMs) return;
+    this.#lastPercent = percent;
+    this.#lastAt = at;
+    await this.#context.report(`downloading ${percent}%`);
+  }
 }

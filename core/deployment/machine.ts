@@ -48,198 +48,258 @@ export interface DeploymentMachine {
 }
 
 export function createDeploymentMachine(options: MachineOptions): DeploymentMachine {
-  const { board, api, modules, store, log, settings } = options;
-  let record: DeploymentRecord;
-  let installed: InstalledArtifact;
-  let download: DownloadResult | undefined; // this boot's download, with what it checked while streaming
-  let advanced: StateName | undefined; // a handler stored the next state itself (before a restart)
+  return new Machine(options);
+}
 
-  const note = (level: LogLevel, message: string): void => {
-    log.add(level, message);
-    board.system.log(level, message);
-    emit({ type: 'log', level, message });
-  };
+// A class, not a closure factory: on a preloaded XS device its methods stay in flash, where each
+// closure a factory makes costs RAM (a function object and a copy of its byte code).
+class Machine implements DeploymentMachine {
+  readonly #options: MachineOptions;
+  readonly #context: UpdateModuleContext;
+  #record!: DeploymentRecord;
+  #installed!: InstalledArtifact;
+  #download: DownloadResult | undefined; // this boot's download, with what it checked while streaming
+  #advanced: StateName | undefined; // a handler stored the next state itself (before a restart)
 
-  const emit = (event: ClientEvent): void => {
+  constructor(options: MachineOptions) {
+    this.#options = options;
+    this.#context = { board: options.board, bootKey: options.bootKey, log: (level, message) => this.note(level, message) };
+  }
+
+  get record(): DeploymentRecord | undefined {
+    return this.#record;
+  }
+
+  async start(instructions: DeploymentInstructions, now: InstalledArtifact): Promise<DeploymentEnd> {
+    const boot = await this.#options.board.bootControl.state();
+    await this.#options.log.clear();
+    this.#installed = now;
+    this.#download = undefined;
+    this.#record = {
+      v: RECORD_VERSION,
+      state: 'check-update',
+      storeCount: 0,
+      deploymentId: instructions.id,
+      artifactName: instructions.artifactName,
+      uri: instructions.uri,
+      fromVersion: boot.runningVersion,
+      attempts: 0,
+    };
+    this.note('info', `deployment ${instructions.id}: "${instructions.artifactName}" over "${now.artifactName}" (image ${boot.runningVersion})`);
+    return this.run(next('check-update', instructions.artifactName === now.artifactName ? 'installed' : 'ok'));
+  }
+
+  async resume(now: InstalledArtifact): Promise<DeploymentEnd | undefined> {
+    const stored = await this.#options.store.load();
+    if (stored === undefined) return undefined;
+    this.#record = stored;
+    this.#installed = now;
+    this.#download = undefined;
+    await this.#options.log.load();
+    this.note('info', `resuming deployment ${stored.deploymentId} in state "${stored.state}" after a reset (${this.#options.board.system.resetReason()})`);
+    return this.run(stored.state);
+  }
+
+  private note(level: LogLevel, message: string): void {
+    this.#options.log.add(level, message);
+    this.#options.board.system.log(level, message);
+    this.emit({ type: 'log', level, message });
+  }
+
+  private emit(event: ClientEvent): void {
     try {
-      options.onEvent?.(event);
+      this.#options.onEvent?.(event);
     } catch {
       // An observer's bug must not change the deployment.
     }
-  };
+  }
 
-  const patch = (changes: Partial<DeploymentRecord>): void => {
-    record = { ...record, ...changes };
-  };
+  private patch(changes: Partial<DeploymentRecord>): void {
+    this.#record = { ...this.#record, ...changes };
+  }
 
-  const facts = (): { version?: string } => ({ version: record.toVersion });
-  const toVersion = (): string => record.toVersion ?? '(new)';
+  private facts(): { version?: string } {
+    return { version: this.#record.toVersion };
+  }
 
-  const optionalModule = (): UpdateModule | undefined => (record.payloadType === undefined ? undefined : modules.get(record.payloadType));
+  private toVersion(): string {
+    return this.#record.toVersion ?? '(new)';
+  }
 
-  const module = (): UpdateModule => {
-    const found = optionalModule();
-    if (found === undefined) throw noUpdateModule(record.payloadType, modules);
+  private optionalModule(): UpdateModule | undefined {
+    const type = this.#record.payloadType;
+    return type === undefined ? undefined : this.#options.modules.get(type);
+  }
+
+  private module(): UpdateModule {
+    const found = this.optionalModule();
+    if (found === undefined) throw noUpdateModule(this.#record.payloadType, this.#options.modules);
     return found;
-  };
+  }
 
-  const context: UpdateModuleContext = { board, bootKey: options.bootKey, log: note };
-
-  async function run(first: StateName): Promise<DeploymentEnd> {
+  private async run(first: StateName): Promise<DeploymentEnd> {
     let state = first;
     let entered = false;
     for (;;) {
-      if (!STATES[state].persisted) return finish();
-      if (!entered) state = await enter(state);
-      advanced = undefined;
-      emit({ type: 'state', state, deploymentId: record.deploymentId });
+      if (!STATES[state].persisted) return this.finish();
+      if (!entered) state = await this.enter(state);
+      this.#advanced = undefined;
+      this.emit({ type: 'state', state, deploymentId: this.#record.deploymentId });
       let outcome: Outcome;
       try {
-        outcome = await step(state);
+        outcome = await this.step(state);
       } catch (error) {
         if (!(error instanceof OtaError)) throw error; // a restart, a power cut or a bug: not a deployment failure
-        failed(state, error);
+        this.failed(state, error);
         outcome = 'fail';
       }
       const target = next(state, outcome);
-      entered = advanced === target;
+      entered = this.#advanced === target;
       state = target;
     }
   }
 
   /** Stores the record in `state` before its side effects; the loop guard may divert to failure. */
-  async function enter(state: StateName): Promise<StateName> {
+  private async enter(state: StateName): Promise<StateName> {
+    const { store } = this.#options;
     let entered = state;
     try {
-      record = await store.enter(record, state);
+      this.#record = await store.enter(this.#record, state);
     } catch (error) {
-      if (!isOtaError(error, 'storage-corrupt') || record.loop) throw error;
-      failed(state, error);
-      entered = isPastInstall(state) || isPastInstall(record.state) ? 'rollback' : 'failure';
-      record = await store.enter({ ...record, loop: true }, entered);
+      if (!isOtaError(error, 'storage-corrupt') || this.#record.loop) throw error;
+      this.failed(state, error);
+      entered = isPastInstall(state) || isPastInstall(this.#record.state) ? 'rollback' : 'failure';
+      this.#record = await store.enter({ ...this.#record, loop: true }, entered);
     }
-    await log.save();
+    await this.#options.log.save();
     return entered;
   }
 
   /** Stores the next state ahead of a side effect that does not return (a restart), and says so. */
-  async function restarting(from: StateName, reason: string): Promise<void> {
-    advanced = await enter(next(from, 'ok')); // enter() saves the deployment log too
-    emit({ type: 'restart', deploymentId: record.deploymentId, reason });
+  private async restarting(from: StateName, reason: string): Promise<void> {
+    this.#advanced = await this.enter(next(from, 'ok')); // enter() saves the deployment log too
+    this.emit({ type: 'restart', deploymentId: this.#record.deploymentId, reason });
   }
 
-  async function step(state: StateName): Promise<Outcome> {
+  private async step(state: StateName): Promise<Outcome> {
+    const { api, board } = this.#options;
+    const context = this.#context;
     const row = STATES[state];
-    if (row.report !== undefined && !record.aborted) {
+    if (row.report !== undefined && !this.#record.aborted) {
       if (row.reauthorize) {
-        note('info', 'authorizing again before the commit');
+        this.note('info', 'authorizing again before the commit');
         await api.authorize();
       }
-      await report(row.report);
+      await this.report(row.report);
     }
     switch (state) {
       case 'already-installed':
-        patch({ finalStatus: 'already-installed' });
+        this.patch({ finalStatus: 'already-installed' });
         return 'ok';
       case 'download':
-        return handleDownload();
+        return this.handleDownload();
       case 'verify': {
-        const verified = await module().verify(context, download?.download, { fileName: record.fileName, fileSize: record.fileSize });
-        patch({ toVersion: verified.version });
+        const verified = await this.module().verify(context, this.#download?.download, { fileName: this.#record.fileName, fileSize: this.#record.fileSize });
+        this.patch({ toVersion: verified.version });
         return 'ok';
       }
       case 'install':
-        await module().install(context, facts());
+        await this.module().install(context, this.facts());
         return 'ok';
       case 'reboot': {
-        const current = module();
+        const current = this.module();
         if (!current.needsReboot) return 'ok';
-        note('info', `restarting into image ${toVersion()}`);
-        await restarting('reboot', 'install');
-        await current.reboot(context, facts());
+        this.note('info', `restarting into image ${this.toVersion()}`);
+        await this.restarting('reboot', 'install');
+        await current.reboot(context, this.facts());
         return 'ok'; // the new image was already running: no restart was needed
       }
       case 'verify-reboot': {
-        const current = module();
-        await current.verifyReboot(context, facts());
-        const selfTest = options.selfTest;
+        const current = this.module();
+        await current.verifyReboot(context, this.facts());
+        const selfTest = this.#options.selfTest;
         if (current.needsReboot && selfTest !== undefined && !(await selfTest())) {
-          throw new OtaError('image-invalid', `self-test failed on image ${toVersion()}: rolling back`);
+          throw new OtaError('image-invalid', `self-test failed on image ${this.toVersion()}: rolling back`);
         }
-        note('info', `image ${toVersion()}: on trial, self-test passed`);
+        this.note('info', `image ${this.toVersion()}: on trial, self-test passed`);
         return 'ok';
       }
-      case 'commit':
-        await module().commit(context, facts());
-        installed = await options.providesStore.commit(installed, record.artifactName, record.provides ?? {}, record.clearsProvides);
-        patch({ finalStatus: 'success' });
-        note('info', `committed "${record.artifactName}" (image ${toVersion()})`);
+      case 'commit': {
+        const record = this.#record;
+        await this.module().commit(context, this.facts());
+        this.#installed = await this.#options.providesStore.commit(this.#installed, record.artifactName, record.provides ?? {}, record.clearsProvides);
+        this.patch({ finalStatus: 'success' });
+        this.note('info', `committed "${record.artifactName}" (image ${this.toVersion()})`);
         return 'ok';
+      }
       case 'rollback': {
-        const current = optionalModule();
+        const current = this.optionalModule();
         if (current === undefined) return 'none';
         const undo = await current.rollback(context);
-        note('info', `rolling back (${undo === 'restart' ? 'restart into the previous image' : 'pending image withdrawn'})`);
+        this.note('info', `rolling back (${undo === 'restart' ? 'restart into the previous image' : 'pending image withdrawn'})`);
         return undo === 'restart' ? 'ok' : 'none';
       }
       case 'rollback-reboot':
-        await restarting('rollback-reboot', 'rollback');
+        await this.restarting('rollback-reboot', 'rollback');
         return board.system.restart();
       case 'verify-rollback':
-        await module().verifyRollback(context, { fromVersion: record.fromVersion });
-        note('info', `the previous image ${record.fromVersion} runs again`);
+        await this.module().verifyRollback(context, { fromVersion: this.#record.fromVersion });
+        this.note('info', `the previous image ${this.#record.fromVersion} runs again`);
         return 'ok';
       case 'failure':
-        patch({ finalStatus: 'failure' });
-        await optionalModule()?.failure(context);
+        this.patch({ finalStatus: 'failure' });
+        await this.optionalModule()?.failure(context);
         return 'ok';
       case 'report':
-        await handleReport();
+        await this.handleReport();
         return 'ok';
       default:
         throw badArgument('"state"', 'a deployment state', describe(state));
     }
   }
 
-  async function handleDownload(): Promise<Outcome> {
-    download = undefined;
-    const { artifactName, provides } = installed;
+  private async handleDownload(): Promise<Outcome> {
+    const { board, api, modules, settings, store } = this.#options;
+    this.#download = undefined;
+    const { artifactName, provides } = this.#installed;
     const deviceType = settings.deviceType;
     const result = await downloadArtifact({
       board,
       api,
       modules,
       settings,
-      moduleContext: context,
+      moduleContext: this.#context,
       provides: { ...provides, artifact_name: artifactName, device_type: deviceType },
-      record: () => record,
-      update: async (changes) => (record = await store.update({ ...record, ...changes })),
-      report: (substate) => report('downloading', substate),
+      record: () => this.#record,
+      update: async (changes) => (this.#record = await store.update({ ...this.#record, ...changes })),
+      report: (substate) => this.report('downloading', substate),
       refreshUri: async () => {
-        const id = record.deploymentId;
+        const id = this.#record.deploymentId;
         const offer = await api.checkUpdate({ artifactName, deviceType, provides: { ...provides } });
         if (offer === undefined || offer.id !== id) {
           throw unexpected('deployment-aborted', `deployment ${id}`, 'the server to offer it again', offer === undefined ? 'none' : `deployment ${offer.id}`);
         }
         return offer.uri;
       },
-      progress: (progress) => emit({ type: 'progress', ...progress }),
-      log: note,
+      progress: (progress) => this.emit({ type: 'progress', ...progress }),
+      log: this.#context.log,
     });
-    download = result;
-    patch({ fileName: result.fileName, fileSize: result.fileSize });
-    note('info', `stored "${result.fileName}" (${result.fileSize} bytes), checksums match`);
+    this.#download = result;
+    this.patch({ fileName: result.fileName, fileSize: result.fileSize });
+    this.note('info', `stored "${result.fileName}" (${result.fileSize} bytes), checksums match`);
     return 'ok';
   }
 
-  async function handleReport(): Promise<void> {
+  private async handleReport(): Promise<void> {
+    const { api, board, log } = this.#options;
+    const record = this.#record;
     const id = record.deploymentId;
     if (record.aborted) {
-      note('info', `deployment ${id}: aborted by the server, no final status`);
+      this.note('info', `deployment ${id}: aborted by the server, no final status`);
       return;
     }
     const status = record.finalStatus ?? 'failure';
-    await report(status);
+    await this.report(status);
     if (status !== 'failure') return;
     await log.save();
     if (log.messages.length === 0) return;
@@ -252,60 +312,29 @@ export function createDeploymentMachine(options: MachineOptions): DeploymentMach
     }
   }
 
-  async function finish(): Promise<DeploymentEnd> {
+  private async finish(): Promise<DeploymentEnd> {
+    const record = this.#record;
     const end: DeploymentEnd = record.aborted ? 'aborted' : (record.finalStatus ?? 'failure');
-    await store.clear();
-    await log.clear();
-    download = undefined;
-    emit({ type: 'deployment-end', deploymentId: record.deploymentId, status: end });
-    board.system.log('info', `deployment ${record.deploymentId}: ended ${end}`);
+    await this.#options.store.clear();
+    await this.#options.log.clear();
+    this.#download = undefined;
+    this.emit({ type: 'deployment-end', deploymentId: record.deploymentId, status: end });
+    this.#options.board.system.log('info', `deployment ${record.deploymentId}: ended ${end}`);
     return end;
   }
 
   /** The one place a failure is logged: the deployment log, the record, the event. */
-  function failed(state: StateName, error: OtaError): void {
+  private failed(state: StateName, error: OtaError): void {
     const message = `${state}: ${error.message}`;
-    patch({ aborted: error.code === 'deployment-aborted' || record.aborted === true || undefined, error: record.error ?? message, finalStatus: 'failure' });
-    note('error', message);
-    emit({ type: 'error', deploymentId: record.deploymentId, state, message: error.message });
+    const record = this.#record;
+    this.patch({ aborted: error.code === 'deployment-aborted' || record.aborted === true || undefined, error: record.error ?? message, finalStatus: 'failure' });
+    this.note('error', message);
+    this.emit({ type: 'error', deploymentId: record.deploymentId, state, message: error.message });
   }
 
-  async function report(status: DeploymentStatus, substate?: string): Promise<void> {
-    await api.reportStatus(record.deploymentId, status, substate);
-    emit({ type: 'report', deploymentId: record.deploymentId, status, substate });
+  private async report(status: DeploymentStatus, substate?: string): Promise<void> {
+    const id = this.#record.deploymentId;
+    await this.#options.api.reportStatus(id, status, substate);
+    this.emit({ type: 'report', deploymentId: id, status, substate });
   }
-
-  return {
-    get record() {
-      return record;
-    },
-    async start(instructions, now) {
-      const boot = await board.bootControl.state();
-      await log.clear();
-      installed = now;
-      download = undefined;
-      record = {
-        v: RECORD_VERSION,
-        state: 'check-update',
-        storeCount: 0,
-        deploymentId: instructions.id,
-        artifactName: instructions.artifactName,
-        uri: instructions.uri,
-        fromVersion: boot.runningVersion,
-        attempts: 0,
-      };
-      note('info', `deployment ${instructions.id}: "${instructions.artifactName}" over "${now.artifactName}" (image ${boot.runningVersion})`);
-      return run(next('check-update', instructions.artifactName === now.artifactName ? 'installed' : 'ok'));
-    },
-    async resume(now) {
-      const stored = await store.load();
-      if (stored === undefined) return undefined;
-      record = stored;
-      installed = now;
-      download = undefined;
-      await log.load();
-      note('info', `resuming deployment ${stored.deploymentId} in state "${stored.state}" after a reset (${board.system.resetReason()})`);
-      return run(stored.state);
-    },
-  };
 }

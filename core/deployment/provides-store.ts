@@ -27,23 +27,35 @@ export interface ProvidesStore {
 }
 
 export function createProvidesStore(keyValue: KeyValue, codec: StateCodec): ProvidesStore {
-  return {
-    async load(initial) {
-      const bytes = await keyValue.get(PROVIDES_KEY);
-      if (bytes === undefined) return initial;
-      const value = unframe(codec, bytes, `key-value "${PROVIDES_KEY}"`) as Record<string, unknown>;
-      const provides = value?.provides as Record<string, unknown> | undefined;
-      if (!isString(value?.artifactName) || !isStringMap(provides)) {
-        throw new OtaError('storage-corrupt', `key-value "${PROVIDES_KEY}": expected {artifactName, provides}, got ${JSON.stringify(value).slice(0, 60)}`);
-      }
-      return { artifactName: value.artifactName, provides: provides as Record<string, string> };
-    },
-    async commit(current, artifactName, provides, clearsProvides) {
-      const kept = clearsProvides == null ? {} : applyClearsProvides(current.provides, clearsProvides);
-      const next: InstalledArtifact = { artifactName, provides: { ...kept, ...provides } };
-      delete (next.provides as Record<string, string>)['artifact_name'];
-      await keyValue.set(PROVIDES_KEY, frame(codec, next));
-      return next;
-    },
-  };
+  return new KeyValueProvidesStore(keyValue, codec);
+}
+
+// A class rather than a closure factory: a preloaded XS device keeps its methods in flash.
+class KeyValueProvidesStore implements ProvidesStore {
+  readonly #keyValue: KeyValue;
+  readonly #codec: StateCodec;
+
+  constructor(keyValue: KeyValue, codec: StateCodec) {
+    this.#keyValue = keyValue;
+    this.#codec = codec;
+  }
+
+  async load(initial: InstalledArtifact): Promise<InstalledArtifact> {
+    const bytes = await this.#keyValue.get(PROVIDES_KEY);
+    if (bytes === undefined) return initial;
+    const value = unframe(this.#codec, bytes, `key-value "${PROVIDES_KEY}"`) as Record<string, unknown>;
+    const provides = value?.provides as Record<string, unknown> | undefined;
+    if (!isString(value?.artifactName) || !isStringMap(provides)) {
+      throw new OtaError('storage-corrupt', `key-value "${PROVIDES_KEY}": expected {artifactName, provides}, got ${JSON.stringify(value).slice(0, 60)}`);
+    }
+    return { artifactName: value.artifactName, provides: provides as Record<string, string> };
+  }
+
+  async commit(current: InstalledArtifact, artifactName: string, provides: Readonly<Record<string, string>>, clearsProvides: readonly string[] | null | undefined): Promise<InstalledArtifact> {
+    const kept = clearsProvides == null ? {} : applyClearsProvides(current.provides, clearsProvides);
+    const next: InstalledArtifact = { artifactName, provides: { ...kept, ...provides } };
+    delete (next.provides as Record<string, string>)['artifact_name'];
+    await this.#keyValue.set(PROVIDES_KEY, frame(this.#codec, next));
+    return next;
+  }
 }

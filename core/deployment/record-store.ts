@@ -32,37 +32,48 @@ export interface RecordStore {
 }
 
 export function createRecordStore(keyValue: KeyValue, codec: StateCodec): RecordStore {
-  async function write(record: DeploymentRecord): Promise<DeploymentRecord> {
-    const bytes = encodeRecord(codec, record);
-    if (bytes.length > keyValue.maxValueBytes) {
+  return new KeyValueRecordStore(keyValue, codec);
+}
+
+// Classes rather than closure factories here and in the other stores: a preloaded XS device keeps
+// the methods in flash, where each closure a factory makes costs RAM.
+class KeyValueRecordStore implements RecordStore {
+  readonly #keyValue: KeyValue;
+  readonly #codec: StateCodec;
+
+  constructor(keyValue: KeyValue, codec: StateCodec) {
+    this.#keyValue = keyValue;
+    this.#codec = codec;
+  }
+
+  async load(): Promise<DeploymentRecord | undefined> {
+    const bytes = await this.#keyValue.get(RECORD_KEY);
+    return bytes === undefined ? undefined : decodeRecord(this.#codec, bytes);
+  }
+
+  async enter(record: DeploymentRecord, state: StateName): Promise<DeploymentRecord> {
+    const storeCount = record.storeCount + 1;
+    const limit = record.loop ? STORE_COUNT_LIMIT + STORE_COUNT_GRACE : STORE_COUNT_LIMIT;
+    if (storeCount > limit) {
       throw new OtaError(
         'storage-corrupt',
-        `deployment record: ${bytes.length} bytes, the key-value store takes at most ${keyValue.maxValueBytes} (deployment ${record.deploymentId})`,
+        `deployment ${record.deploymentId}: state loop detected entering "${state}" (stored ${record.storeCount} times, limit ${limit})`,
       );
     }
-    await keyValue.set(RECORD_KEY, bytes);
+    return this.update({ ...record, state, storeCount });
+  }
+
+  async update(record: DeploymentRecord): Promise<DeploymentRecord> {
+    const bytes = encodeRecord(this.#codec, record);
+    const { maxValueBytes } = this.#keyValue;
+    if (bytes.length > maxValueBytes) {
+      throw new OtaError('storage-corrupt', `deployment record: ${bytes.length} bytes, the key-value store takes at most ${maxValueBytes} (deployment ${record.deploymentId})`);
+    }
+    await this.#keyValue.set(RECORD_KEY, bytes);
     return record;
   }
 
-  return {
-    async load() {
-      const bytes = await keyValue.get(RECORD_KEY);
-      return bytes === undefined ? undefined : decodeRecord(codec, bytes);
-    },
-    async enter(record, state) {
-      const storeCount = record.storeCount + 1;
-      const limit = record.loop ? STORE_COUNT_LIMIT + STORE_COUNT_GRACE : STORE_COUNT_LIMIT;
-      if (storeCount > limit) {
-        throw new OtaError(
-          'storage-corrupt',
-          `deployment ${record.deploymentId}: state loop detected entering "${state}" (stored ${record.storeCount} times, limit ${limit})`,
-        );
-      }
-      return write({ ...record, state, storeCount });
-    },
-    update: write,
-    async clear() {
-      await keyValue.delete(RECORD_KEY);
-    },
-  };
+  async clear(): Promise<void> {
+    await this.#keyValue.delete(RECORD_KEY);
+  }
 }

@@ -107,26 +107,31 @@ async function verifyStored(context: UpdateModuleContext, imageBytes: number): P
   return facts;
 }
 
+// Made once, when the module is evaluated (preloaded on a device: in flash). createEspOtaModule
+// hands out copies sharing these functions: an object literal per call would make new closures,
+// each a function object and a copy of its byte code in RAM.
+const ESP_OTA = Object.freeze<UpdateModule>({
+  type: TYPE,
+  needsReboot: true,
+  download(context): ModuleDownload {
+    return new EspDownload(context);
+  },
+  async verify(context, download, stored): Promise<PayloadFacts> {
+    let facts: EspFacts;
+    if (download instanceof EspDownload && download.isComplete && download.progress.facts !== undefined) {
+      facts = download.progress.facts;
+      const problem = download.progress.check?.problem();
+      if (problem !== undefined) throw new OtaError('image-invalid', `${TYPE} app ${facts.version}: ${problem}`);
+    } else {
+      if (stored.fileSize === undefined) throw new OtaError('image-invalid', `${TYPE}: the stored image's size is unknown; cannot re-check it`);
+      facts = await verifyStored(context, stored.fileSize);
+    }
+    context.log('info', `${TYPE}: app ${facts.version} checked (${facts.hashAppended ? 'appended SHA-256 valid' : 'no appended SHA-256'})`);
+    return { version: facts.version };
+  },
+  ...imageLifecycle(TYPE),
+});
+
 export function createEspOtaModule(): UpdateModule {
-  return {
-    type: TYPE,
-    needsReboot: true,
-    download(context): ModuleDownload {
-      return new EspDownload(context);
-    },
-    async verify(context, download, stored): Promise<PayloadFacts> {
-      let facts: EspFacts;
-      if (download instanceof EspDownload && download.isComplete && download.progress.facts !== undefined) {
-        facts = download.progress.facts;
-        const problem = download.progress.check?.problem();
-        if (problem !== undefined) throw new OtaError('image-invalid', `${TYPE} app ${facts.version}: ${problem}`);
-      } else {
-        if (stored.fileSize === undefined) throw new OtaError('image-invalid', `${TYPE}: the stored image's size is unknown; cannot re-check it`);
-        facts = await verifyStored(context, stored.fileSize);
-      }
-      context.log('info', `${TYPE}: app ${facts.version} checked (${facts.hashAppended ? 'appended SHA-256 valid' : 'no appended SHA-256'})`);
-      return { version: facts.version };
-    },
-    ...imageLifecycle(TYPE),
-  };
+  return { ...ESP_OTA };
 }

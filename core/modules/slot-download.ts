@@ -64,7 +64,7 @@ export class SlotDownload implements ModuleDownload {
   async write(bytes: Uint8Array): Promise<void> {
     const writer = this.#writer;
     if (writer === undefined || this.#closed) throw new Error(`${this.#options.payloadType}: write() without an open file`);
-    this.#see(bytes); // the header check runs before these bytes are stored
+    this.see(bytes); // the header check runs before these bytes are stored
     await writer.write(bytes);
   }
 
@@ -83,10 +83,10 @@ export class SlotDownload implements ModuleDownload {
 
   async readBack(offset: number, into: Uint8Array): Promise<void> {
     await this.#options.bootControl.readInactiveSlot(offset, into);
-    if (offset === this.#tapped) this.#see(into);
+    if (offset === this.#tapped) this.see(into);
   }
 
-  #see(bytes: Uint8Array): void {
+  private see(bytes: Uint8Array): void {
     if (this.#headerFill < this.#header.length) {
       const take = Math.min(bytes.length, this.#header.length - this.#headerFill);
       this.#header.set(bytes.subarray(0, take), this.#headerFill);

@@ -83,20 +83,28 @@ export interface UpdateModuleRegistry {
 }
 
 export function createUpdateModuleRegistry(initial: readonly UpdateModule[] = []): UpdateModuleRegistry {
-  const modules = new Map<string, UpdateModule>();
-  const registry: UpdateModuleRegistry = {
-    registerUpdateModule(module) {
-      if (typeof module?.type !== 'string' || module.type === '') throw badArgument('"module.type"', 'a payload type name', JSON.stringify(module?.type));
-      for (const callback of ['download', 'verify', 'install', 'reboot', 'verifyReboot', 'commit', 'rollback', 'verifyRollback', 'failure'] as const) {
-        if (typeof module[callback] !== 'function') throw badArgument(`update module "${module.type}": "${callback}"`, 'a function', typeof module[callback]);
-      }
-      modules.set(module.type, module);
-    },
-    get: (type) => modules.get(type),
-    get types() {
-      return [...modules.keys()];
-    },
-  };
+  const registry = new ModuleRegistry();
   for (const module of initial) registry.registerUpdateModule(module);
   return registry;
+}
+
+// A class rather than a closure factory: a preloaded XS device keeps its methods in flash.
+class ModuleRegistry implements UpdateModuleRegistry {
+  readonly #modules = new Map<string, UpdateModule>();
+
+  registerUpdateModule(module: UpdateModule): void {
+    if (typeof module?.type !== 'string' || module.type === '') throw badArgument('"module.type"', 'a payload type name', JSON.stringify(module?.type));
+    for (const callback of ['download', 'verify', 'install', 'reboot', 'verifyReboot', 'commit', 'rollback', 'verifyRollback', 'failure'] as const) {
+      if (typeof module[callback] !== 'function') throw badArgument(`update module "${module.type}": "${callback}"`, 'a function', typeof module[callback]);
+    }
+    this.#modules.set(module.type, module);
+  }
+
+  get(type: string): UpdateModule | undefined {
+    return this.#modules.get(type);
+  }
+
+  get types(): string[] {
+    return [...this.#modules.keys()];
+  }
 }

@@ -71,24 +71,29 @@ async function verifyStored(context: UpdateModuleContext, fileSize: number | und
   return check.end();
 }
 
+// Made once, when the module is evaluated (preloaded on a device: in flash). createZephyrImageModule
+// hands out copies sharing these functions: an object literal per call would make new closures,
+// each a function object and a copy of its byte code in RAM.
+const ZEPHYR_IMAGE = Object.freeze<UpdateModule>({
+  type: TYPE,
+  needsReboot: true,
+  download(context): ModuleDownload {
+    return new ZephyrDownload(context);
+  },
+  async verify(context, download, stored): Promise<PayloadFacts> {
+    let verdict: McubootVerdict;
+    if (download instanceof ZephyrDownload && download.isComplete) {
+      verdict = await download.verifier.end();
+    } else {
+      verdict = await verifyStored(context, stored.fileSize);
+    }
+    const version = checkVerdict(verdict, context.bootKey !== undefined);
+    context.log('info', `${TYPE}: MCUboot image ${version} verified (hash valid, signature ${verdict.signature})`);
+    return { version };
+  },
+  ...imageLifecycle(TYPE),
+});
+
 export function createZephyrImageModule(): UpdateModule {
-  return {
-    type: TYPE,
-    needsReboot: true,
-    download(context): ModuleDownload {
-      return new ZephyrDownload(context);
-    },
-    async verify(context, download, stored): Promise<PayloadFacts> {
-      let verdict: McubootVerdict;
-      if (download instanceof ZephyrDownload && download.isComplete) {
-        verdict = await download.verifier.end();
-      } else {
-        verdict = await verifyStored(context, stored.fileSize);
-      }
-      const version = checkVerdict(verdict, context.bootKey !== undefined);
-      context.log('info', `${TYPE}: MCUboot image ${version} verified (hash valid, signature ${verdict.signature})`);
-      return { version };
-    },
-    ...imageLifecycle(TYPE),
-  };
+  return { ...ZEPHYR_IMAGE };
 }

@@ -220,6 +220,8 @@ export interface CaseMemory {
   readonly liveChunkBytes: number;
   /** Live above baseline between polls (after the run, the client kept alive): the largest seen. */
   readonly idleXsBytes: number;
+  /** The deepest the XS stack went (slots above the harness's base), bundle evaluation included. */
+  readonly stackPeakSlots: number;
   readonly seconds: number;
 }
 
@@ -317,6 +319,7 @@ export class MemoryLab {
     const creation = options.creation ?? roomyCreation(board);
     const phases = emptyPhases();
     let idle = 0;
+    let stackPeak = 0;
     let overall = { bytes: 0, slots: 0, chunks: 0 };
     const onMemory = (reading: MemoryReading) => {
       const raw = JSON.parse(new TextDecoder().decode(reading.raw)) as Record<string, number>;
@@ -335,6 +338,7 @@ export class MemoryLab {
         phase.peakChunkBytes = Math.max(phase.peakChunkBytes, raw.peakChunksSize! - baseline.chunkBytes);
       }
       if (reading.at === 'idle') idle = Math.max(idle, bytes);
+      stackPeak = Math.max(stackPeak, raw.stackPeak! - raw.stackBase!);
       if (bytes > overall.bytes) overall = { bytes, slots: Math.max(overall.slots, slots), chunks: Math.max(overall.chunks, chunks) };
       else overall = { ...overall, slots: Math.max(overall.slots, slots), chunks: Math.max(overall.chunks, chunks) };
     };
@@ -377,7 +381,7 @@ export class MemoryLab {
       return {
         board, case: caseName(spec), spec, end: result.last.deployment.end, boots: result.boots, baseline, phases,
         liveXsBytes: overall.bytes, liveSlots: overall.slots, liveChunkBytes: overall.chunks, idleXsBytes: idle,
-        seconds: (performance.now() - started) / 1000,
+        stackPeakSlots: stackPeak, seconds: (performance.now() - started) / 1000,
       };
     } finally {
       device.power.cutAfter(undefined);
