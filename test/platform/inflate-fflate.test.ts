@@ -2,31 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { deflateRawSync, gzipSync } from 'node:zlib';
 import { inflateFflate } from '../../platform/inflate-fflate.ts';
 import { OtaError } from '../../core/errors.ts';
-import { concatBytes } from '../../core/bytes.ts';
 import { crc32 } from '../../core/crc32.ts';
-
-function sample(size: number): Uint8Array {
-  // Half text-like (compressible), half pseudo-random, so both match and literal paths run.
-  let x = 12345;
-  const out = new Uint8Array(size);
-  for (let i = 0; i < size; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = i % 4096 < 2048 ? 97 + (i % 13) : x >>> 24;
-  }
-  return out;
-}
-
-function gunzipInChunks(gz: Uint8Array, chunk: number): Uint8Array {
-  const stream = inflateFflate.gunzip();
-  const parts: Uint8Array[] = [];
-  for (let at = 0; at < gz.length; at += chunk) parts.push(stream.push(gz.subarray(at, at + chunk)).slice());
-  parts.push(stream.end());
-  return concatBytes(...parts);
-}
-
-function le32(value: number): number[] {
-  return [value & 255, (value >>> 8) & 255, (value >>> 16) & 255, value >>> 24];
-}
+import { gunzipInChunks, le32, sample } from './gunzip-helpers.ts';
 
 /** A gzip member with every optional header field (FEXTRA, FNAME, FCOMMENT, FHCRC). */
 function gzipWithAllFields(data: Uint8Array): Uint8Array {
@@ -68,17 +45,17 @@ describe('inflateFflate.gunzip', () => {
 
   it('inflates the same for every chunk size', () => {
     const small = new Uint8Array(gzipSync(data.subarray(0, 20_000)));
-    for (const chunk of [1, 7]) expect(gunzipInChunks(small, chunk)).toEqual(data.subarray(0, 20_000));
-    for (const chunk of [512, 4096, gz.length]) expect(gunzipInChunks(gz, chunk)).toEqual(data);
+    for (const chunk of [1, 7]) expect(gunzipInChunks(inflateFflate, small, chunk)).toEqual(data.subarray(0, 20_000));
+    for (const chunk of [512, 4096, gz.length]) expect(gunzipInChunks(inflateFflate, gz, chunk)).toEqual(data);
   });
 
   it('inflates empty content', () => {
-    expect(gunzipInChunks(new Uint8Array(gzipSync(new Uint8Array(0))), 1)).toEqual(new Uint8Array(0));
+    expect(gunzipInChunks(inflateFflate, new Uint8Array(gzipSync(new Uint8Array(0))), 1)).toEqual(new Uint8Array(0));
   });
 
   it('skips FEXTRA, FNAME, FCOMMENT and FHCRC header fields, split anywhere', () => {
     const member = gzipWithAllFields(data.subarray(0, 5000));
-    for (const chunk of [1, 2, 3, 300]) expect(gunzipInChunks(member, chunk)).toEqual(data.subarray(0, 5000));
+    for (const chunk of [1, 2, 3, 300]) expect(gunzipInChunks(inflateFflate, member, chunk)).toEqual(data.subarray(0, 5000));
   });
 
   it('keeps output bounded by what each push produced', () => {
@@ -92,16 +69,16 @@ describe('inflateFflate.gunzip', () => {
   it('refuses a wrong CRC-32 and a wrong ISIZE', () => {
     const badCrc = gz.slice();
     badCrc[gz.length - 8]! ^= 1;
-    expectFormatError(() => gunzipInChunks(badCrc, 4096), /CRC-32 expected/);
+    expectFormatError(() => gunzipInChunks(inflateFflate, badCrc, 4096), /CRC-32 expected/);
     const badSize = gz.slice();
     badSize[gz.length - 1]! ^= 1;
-    expectFormatError(() => gunzipInChunks(badSize, 4096), /ISIZE expected/);
+    expectFormatError(() => gunzipInChunks(inflateFflate, badSize, 4096), /ISIZE expected/);
   });
 
   it('refuses every truncation with an OtaError', () => {
     const small = new Uint8Array(gzipSync(sample(3000)));
     for (let cut = 0; cut < small.length; cut++) {
-      expectFormatError(() => gunzipInChunks(small.subarray(0, cut), 100), /truncated|invalid/);
+      expectFormatError(() => gunzipInChunks(inflateFflate, small.subarray(0, cut), 100), /truncated|invalid/);
     }
   });
 
@@ -111,11 +88,11 @@ describe('inflateFflate.gunzip', () => {
       edit(copy);
       return copy;
     };
-    expectFormatError(() => gunzipInChunks(bad((b) => (b[0] = 0)), 4096), /magic/);
-    expectFormatError(() => gunzipInChunks(bad((b) => (b[2] = 7)), 4096), /method/);
-    expectFormatError(() => gunzipInChunks(bad((b) => (b[3] = 0x80)), 4096), /reserved/);
-    expectFormatError(() => gunzipInChunks(bad((b) => b.fill(0xff, 10, 40)), 4096), /deflate|CRC|ISIZE/);
-    expectFormatError(() => gunzipInChunks(Uint8Array.of(...gz, 0), 4096), /after the gzip member/);
+    expectFormatError(() => gunzipInChunks(inflateFflate, bad((b) => (b[0] = 0)), 4096), /magic/);
+    expectFormatError(() => gunzipInChunks(inflateFflate, bad((b) => (b[2] = 7)), 4096), /method/);
+    expectFormatError(() => gunzipInChunks(inflateFflate, bad((b) => (b[3] = 0x80)), 4096), /reserved/);
+    expectFormatError(() => gunzipInChunks(inflateFflate, bad((b) => b.fill(0xff, 10, 40)), 4096), /deflate|CRC|ISIZE/);
+    expectFormatError(() => gunzipInChunks(inflateFflate, Uint8Array.of(...gz, 0), 4096), /after the gzip member/);
   });
 
   it('throws an Error when used after end()', () => {

@@ -8,40 +8,10 @@ import { inflateNode, inflateNodeIsNative } from '../../simulator/inflate-node.t
 import { OtaError } from '../../core/errors.ts';
 import { concatBytes } from '../../core/bytes.ts';
 import { crc32 } from '../../core/crc32.ts';
-
-function sample(size: number): Uint8Array {
-  let x = 12345;
-  const out = new Uint8Array(size);
-  for (let i = 0; i < size; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = i % 4096 < 2048 ? 97 + (i % 13) : x >>> 24;
-  }
-  return out;
-}
-
-function gunzipInChunks(gz: Uint8Array, chunk: number): Uint8Array {
-  const stream = inflateNode.gunzip();
-  const parts: Uint8Array[] = [];
-  for (let at = 0; at < gz.length; at += chunk) parts.push(stream.push(gz.subarray(at, at + chunk)).slice());
-  parts.push(stream.end());
-  return concatBytes(...parts);
-}
+import { formatError, gunzipInChunks, le32, sample } from '../platform/gunzip-helpers.ts';
 
 /** Byte equality without vitest's element-wise toEqual (slow on hundreds of KiB). */
 const same = (a: Uint8Array, b: Uint8Array) => expect(Buffer.compare(a, b)).toBe(0);
-
-const le32 = (value: number) => [value & 255, (value >>> 8) & 255, (value >>> 16) & 255, value >>> 24];
-
-function formatError(fn: () => unknown): OtaError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(OtaError);
-    expect((error as OtaError).code).toBe('artifact-format');
-    return error as OtaError;
-  }
-  throw new Error('expected an artifact-format error');
-}
 
 describe('inflateNode.gunzip', () => {
   const data = sample(600_000);
@@ -53,9 +23,9 @@ describe('inflateNode.gunzip', () => {
 
   it('inflates the same for every chunk size, and an empty member', () => {
     const small = new Uint8Array(gzipSync(data.subarray(0, 20_000)));
-    for (const chunk of [1, 7, 8, 9]) same(gunzipInChunks(small, chunk), data.subarray(0, 20_000));
-    for (const chunk of [512, 4096, 65536, gz.length]) same(gunzipInChunks(gz, chunk), data);
-    expect(gunzipInChunks(new Uint8Array(gzipSync(new Uint8Array(0))), 1)).toEqual(new Uint8Array(0));
+    for (const chunk of [1, 7, 8, 9]) same(gunzipInChunks(inflateNode, small, chunk), data.subarray(0, 20_000));
+    for (const chunk of [512, 4096, 65536, gz.length]) same(gunzipInChunks(inflateNode, gz, chunk), data);
+    expect(gunzipInChunks(inflateNode, new Uint8Array(gzipSync(new Uint8Array(0))), 1)).toEqual(new Uint8Array(0));
   });
 
   it('finds the end of the body wherever a push boundary falls around it', () => {
@@ -70,7 +40,7 @@ describe('inflateNode.gunzip', () => {
   it('skips the optional header fields', () => {
     const body = data.subarray(0, 5000);
     const member = Uint8Array.of(0x1f, 0x8b, 8, 0x1e, 0, 0, 0, 0, 0, 255, 2, 0, 1, 2, ...Buffer.from('a.tar\0c\0'), 0xaa, 0xbb, ...deflateRawSync(body), ...le32(crc32(body)), ...le32(body.length));
-    for (const chunk of [1, 3, 300]) same(gunzipInChunks(member, chunk), body);
+    for (const chunk of [1, 3, 300]) same(gunzipInChunks(inflateNode, member, chunk), body);
   });
 
   it('keeps one push\'s output bounded by what that push produced', () => {
@@ -87,12 +57,12 @@ describe('inflateNode.gunzip', () => {
       change(copy);
       return copy;
     };
-    expect(formatError(() => gunzipInChunks(edit((b) => (b[gz.length - 8]! ^= 1)), 4096)).message).toMatch(/CRC-32 expected/);
-    expect(formatError(() => gunzipInChunks(edit((b) => (b[gz.length - 1]! ^= 1)), 4096)).message).toMatch(/ISIZE expected/);
+    expect(formatError(() => gunzipInChunks(inflateNode, edit((b) => (b[gz.length - 8]! ^= 1)), 4096)).message).toMatch(/CRC-32 expected/);
+    expect(formatError(() => gunzipInChunks(inflateNode, edit((b) => (b[gz.length - 1]! ^= 1)), 4096)).message).toMatch(/ISIZE expected/);
     const small = new Uint8Array(gzipSync(sample(3000)));
-    for (let cut = 0; cut < small.length; cut++) expect(formatError(() => gunzipInChunks(small.subarray(0, cut), 100)).message).toMatch(/truncated|invalid/);
-    expect(formatError(() => gunzipInChunks(edit((b) => (b[0] = 0)), 4096)).message).toMatch(/magic/);
-    expect(formatError(() => gunzipInChunks(edit((b) => b.fill(0xff, 10, 40)), 4096)).message).toMatch(/deflate|CRC|ISIZE/);
-    expect(formatError(() => gunzipInChunks(Uint8Array.of(...gz, 0), 4096)).message).toMatch(/after the gzip member/);
+    for (let cut = 0; cut < small.length; cut++) expect(formatError(() => gunzipInChunks(inflateNode, small.subarray(0, cut), 100)).message).toMatch(/truncated|invalid/);
+    expect(formatError(() => gunzipInChunks(inflateNode, edit((b) => (b[0] = 0)), 4096)).message).toMatch(/magic/);
+    expect(formatError(() => gunzipInChunks(inflateNode, edit((b) => b.fill(0xff, 10, 40)), 4096)).message).toMatch(/deflate|CRC|ISIZE/);
+    expect(formatError(() => gunzipInChunks(inflateNode, Uint8Array.of(...gz, 0), 4096)).message).toMatch(/after the gzip member/);
   });
 });
