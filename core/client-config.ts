@@ -3,10 +3,10 @@
 import type { MaybePromise } from '../platform/maybe-async.ts';
 import type { PublicKey } from '../platform/verifier.ts';
 import type { DownloadProgress } from './deployment/download.ts';
-import type { FinalStatus, StateCodec } from './deployment/record.ts';
+import type { StateCodec } from './deployment/record.ts';
+import type { DeploymentStatus, FinalStatus } from './deployment-status.ts';
 import type { StateName } from './deployment/states.ts';
 import type { UpdateModule } from './modules/update-module.ts';
-import type { DeploymentStatus } from './server/device-api.ts';
 import { badArgument, nonEmptyString } from './errors.ts';
 import { isString } from './json.ts';
 import { DEFAULT_POLL_INTERVALS, type PollIntervals } from './server/backoff.ts';

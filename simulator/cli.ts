@@ -12,7 +12,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   status: { summary: 'show devices, deployments and per-device statuses', load: () => import('./cli/status.ts') },
   device: { summary: 'run one simulated device against a server', load: () => import('./cli/device.ts') },
   demo: { summary: 'show a full update on a simulated board (the main job)', load: () => import('./cli/demo.ts') },
-  bench: { summary: 'measure reader throughput, XS compute and bundle sizes', load: () => import('./cli/bench.ts') },
+  bench: { summary: 'measure reader throughput, XS compute, the device RAM and flash, and the CLI against mender-artifact', load: () => import('./cli/bench.ts') },
 };
 
 function usage(): string {

@@ -8,13 +8,14 @@ import type { PublicKey } from '../../platform/verifier.ts';
 import type { MaybePromise } from '../../platform/maybe-async.ts';
 import type { ClientEvent } from '../client-config.ts';
 import { OtaError, badArgument, describe, isOtaError, unexpected } from '../errors.ts';
-import type { DeploymentInstructions, DeploymentStatus, DeviceApi } from '../server/device-api.ts';
+import type { DeploymentStatus, FinalStatus } from '../deployment-status.ts';
+import type { DeploymentInstructions, DeviceApi } from '../server/device-api.ts';
 import type { UpdateModule, UpdateModuleContext } from '../modules/update-module.ts';
 import type { UpdateModuleRegistry } from '../modules/update-module.ts';
 import type { DeploymentLog } from './deployment-log.ts';
 import { downloadArtifact, noUpdateModule, type DownloadResult, type DownloadSettings } from './download.ts';
 import type { InstalledArtifact, ProvidesStore } from './provides-store.ts';
-import { RECORD_VERSION, type DeploymentRecord, type FinalStatus } from './record.ts';
+import { RECORD_VERSION, type DeploymentRecord } from './record.ts';
 import type { RecordStore } from './record-store.ts';
 import { STATES, isPastInstall, next, type Outcome, type StateName } from './states.ts';
 

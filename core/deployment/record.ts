@@ -5,6 +5,7 @@ import { crc32 } from '../crc32.ts';
 import { equalBytes, joinBytes, fromUtf8, toHex, utf8, writeU32LE } from '../bytes.ts';
 import { OtaError, describe, unexpected } from '../errors.ts';
 import { isCount, isObject, isString, isStringMap, isStrings } from '../json.ts';
+import { FINAL_STATUSES, type FinalStatus } from '../deployment-status.ts';
 import { isStateName, type StateName } from './states.ts';
 
 /** Turns plain data (objects, arrays, strings, numbers, booleans) into bytes and back. */
@@ -24,8 +25,6 @@ export interface DownloadCheckpoint {
   readonly artifactOffset: number;
 }
 
-export type FinalStatus = 'success' | 'failure' | 'already-installed';
-export const FINAL_STATUSES: readonly FinalStatus[] = ['success', 'failure', 'already-installed'];
 
 export interface DeploymentRecord {
   readonly v: number;

@@ -8,7 +8,7 @@
 //   image        the bytes the bootloader boots; slot: where an image lives
 //   record       the small persisted description of the deployment in progress (record.ts)
 //   outcome      what a state's handler returned; the table, not the handler, picks the next state
-import type { DeploymentStatus } from '../server/device-api.ts';
+import type { DeploymentStatus } from '../deployment-status.ts';
 import { badArgument, describe } from '../errors.ts';
 import { isString } from '../json.ts';
 

@@ -11,7 +11,7 @@ import type { KeyValue } from '../../platform/key-value.ts';
 import type { Scheduler } from '../../platform/scheduler.ts';
 import type { LogLevel, System } from '../../platform/system.ts';
 import type { Signer } from '../../platform/verifier.ts';
-import { FINAL_STATUSES } from '../deployment/record.ts';
+import { DEPLOYMENT_STATUSES, type DeploymentStatus } from '../deployment-status.ts';
 import { authRequestBody, identityData, loadIdentityKey } from './auth.ts';
 import { DEFAULT_POLL_INTERVALS, exponentialBackoffMs, retryAfterMs, statusReportSends, type PollIntervals } from './backoff.ts';
 import { answerField, answerText, objectAnswer, readAnswer, serverError, statusLine } from './response.ts';
@@ -54,26 +54,12 @@ export interface DeviceState {
   provides: Record<string, string>;
 }
 
-export type DeploymentStatus =
-  | 'downloading'
-  | 'pause_before_installing'
-  | 'installing'
-  | 'pause_before_rebooting'
-  | 'rebooting'
-  | 'pause_before_committing'
-  | 'success'
-  | 'failure'
-  | 'already-installed';
-
 export interface DeploymentLogMessage {
   timestamp: string;
   level: string;
   message: string;
 }
 
-const STATUSES: readonly DeploymentStatus[] = [
-  'downloading', 'pause_before_installing', 'installing', 'pause_before_rebooting', 'rebooting', 'pause_before_committing', ...FINAL_STATUSES,
-];
 
 const API = '/api/devices/v1/';
 const AUTH_PATH = `${API}authentication/auth_requests`;
@@ -206,7 +192,7 @@ class MenderDeviceApi implements DeviceApi {
   }
 
   async reportStatus(deploymentId: string, status: DeploymentStatus, substate?: string): Promise<void> {
-    if (!STATUSES.includes(status)) throw badArgument('"status"', `one of ${STATUSES.join(', ')}`, describe(status));
+    if (!DEPLOYMENT_STATUSES.includes(status)) throw badArgument('"status"', `one of ${DEPLOYMENT_STATUSES.join(', ')}`, describe(status));
     const report: { status: DeploymentStatus; substate?: string } = { status };
     // Cut by code points, so a surrogate pair is never split.
     if (substate !== undefined && substate !== '') report.substate = Array.from(substate).slice(0, SUBSTATE_MAX_CHARS).join('');

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { createArtifactReader } from '../../core/artifact/artifact-reader.ts';
 import type { PayloadSink } from '../../core/artifact/types.ts';
 import { buildCli, freshCliEntry } from '../../scripts/build-cli.mjs';
-import type { BenchRow, BenchResult } from '../cli/bench.ts';
+import type { BenchRow, BenchResult } from './bench-row.ts';
 import { INSPECT_PLATFORM, READ_CHUNK_BYTES } from '../cli/inspect.ts';
 import { benchArtifact, MIB } from '../xs/measure.ts';
 

@@ -4,7 +4,7 @@
 // interface). The CI test (test/boards/device-memory.test.ts) runs a representative subset.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { BenchResult, BenchRow } from '../cli/bench.ts';
+import type { BenchResult, BenchRow } from './bench-row.ts';
 import { bootKeyPem, RIGS } from '../../test/boards/rig.ts';
 import {
   caseName, DEVICE_MEMORY_BUDGETS, NOT_MET_CEILINGS, engineDescription, FULL_MATRIX, MemoryLab, MIB, OUTSIDE_XS, OUTSIDE_XS_NOT_COUNTED, outsideXsBytes, PHASES, SLOT_BYTES_32, type CaseMemory,

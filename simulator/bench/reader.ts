@@ -13,7 +13,7 @@ import { sha256Node } from '../digest-node.ts';
 import { sha256Noble } from '../../platform/digest-noble.ts';
 import { inflateFflate } from '../../platform/inflate-fflate.ts';
 import { verifierNoble } from '../../platform/verifier-noble.ts';
-import type { BenchRow } from '../cli/bench.ts';
+import type { BenchRow } from './bench-row.ts';
 
 const MIB = 1024 * 1024;
 const PAYLOAD_BYTES = 32 * MIB;

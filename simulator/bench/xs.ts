@@ -2,7 +2,7 @@
 // throughput for a 4 MiB artifact (none, gzip) on Node and on XS; XS compute per MiB (xsnap's
 // deterministic meter) for SHA-256 alone, the pipeline with SHA-256 and with a no-op digest; XS
 // heap during full 1 MiB and 4 MiB updates.
-import type { BenchRow } from '../cli/bench.ts';
+import type { BenchRow } from './bench-row.ts';
 import { XsHarness } from '../xs/harness.ts';
 import { benchArtifact, firmwareBytes, MIB, readInNode, readInXs } from '../xs/measure.ts';
 import { heapDuringUpdates } from '../xs/update-heap.ts';

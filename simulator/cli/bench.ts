@@ -6,21 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-
-/** One measured case. Column names carry their unit ("MiB/s", "s"); null = not measured (see note). */
-export interface BenchRow {
-  readonly section: string;
-  readonly name: string;
-  readonly values: Readonly<Record<string, number | string | null>>;
-  readonly note?: string;
-}
-
-/** A section's rows, alone or with named summary values merged at the top level of results.json. */
-export type BenchResult = BenchRow[] | { rows: BenchRow[]; summary: Record<string, unknown> };
-
-export interface BenchSection {
-  run(): Promise<BenchResult>;
-}
+import type { BenchResult, BenchRow, BenchSection } from '../bench/bench-row.ts';
 
 const SECTIONS: Record<string, () => Promise<BenchSection>> = {
   reader: () => import('../bench/reader.ts'),

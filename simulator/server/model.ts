@@ -1,5 +1,6 @@
 // The dev server's records, shaped after Mender's own models (deviceauth, inventory, deviceconfig,
 // deployments) so that the API layer only renames fields. Times are RFC 3339 strings.
+import type { DeploymentStatus, ServerOnlyStatus } from '../../core/deployment-status.ts';
 
 export type AuthSetStatus = 'pending' | 'accepted' | 'rejected' | 'preauthorized';
 
@@ -83,20 +84,7 @@ export interface DeploymentRecord {
 }
 
 /** Device deployment statuses, devices' and server-only ones (deployments model/status.go). */
-export type DeviceDeploymentStatus =
-  | 'pending'
-  | 'downloading'
-  | 'pause_before_installing'
-  | 'installing'
-  | 'pause_before_rebooting'
-  | 'rebooting'
-  | 'pause_before_committing'
-  | 'success'
-  | 'failure'
-  | 'already-installed'
-  | 'noartifact'
-  | 'aborted'
-  | 'decommissioned';
+export type DeviceDeploymentStatus = DeploymentStatus | ServerOnlyStatus;
 
 export const DEVICE_REPORTED_STATUSES: readonly DeviceDeploymentStatus[] = [
   'downloading',
