@@ -7,9 +7,9 @@ import type { StateCodec } from './deployment/record.ts';
 import type { DeploymentStatus, FinalStatus } from './deployment-status.ts';
 import type { StateName } from './deployment/states.ts';
 import type { UpdateModule } from './modules/update-module.ts';
-import { badArgument, nonEmptyString } from './errors.ts';
-import { isString } from './json.ts';
-import { DEFAULT_POLL_INTERVALS, type PollIntervals } from './server/backoff.ts';
+import { badArgument, nonEmptyString } from '../base/errors.ts';
+import { isString } from '../base/json.ts';
+import { DEFAULT_POLL_INTERVALS, type PollIntervals } from './mender/backoff.ts';
 
 /** What the client tells the application as it works (progress bars, logs, demos). */
 export type ClientEvent =

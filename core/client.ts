@@ -11,10 +11,10 @@ import { createDeploymentMachine, type DeploymentEnd, type DeploymentMachine } f
 import { createProvidesStore, type InstalledArtifact, type ProvidesStore } from './deployment/provides-store.ts';
 import { jsonStateCodec } from './deployment/record.ts';
 import { createRecordStore, type RecordStore } from './deployment/record-store.ts';
-import { OtaError, isOtaError } from './errors.ts';
+import { OtaError, isOtaError } from '../base/errors.ts';
 import { createUpdateModuleRegistry, type UpdateModule, type UpdateModuleRegistry } from './modules/update-module.ts';
-import { exponentialBackoffMs } from './server/backoff.ts';
-import { createDeviceApi, type DeviceApi } from './server/device-api.ts';
+import { exponentialBackoffMs } from './mender/backoff.ts';
+import { createDeviceApi, type DeviceApi } from './mender/device-api.ts';
 
 export interface RunOnceResult {
   /** The deployment this run took part in, if any, and how it ended. */

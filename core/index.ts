@@ -1,9 +1,9 @@
 // The portable core's public API: what a board's main module imports. The update modules are
 // opt-in (core/modules/zephyr-image.ts, core/modules/esp-ota.ts): a board registers the one it needs.
-export { OtaError, isOtaError, type OtaErrorCode } from './errors.ts';
-export { createDeviceApi, type DeviceApi, type DeviceApiOptions, type DeviceState, type DeploymentInstructions } from './server/device-api.ts';
+export { OtaError, isOtaError, type OtaErrorCode } from '../base/errors.ts';
+export { createDeviceApi, type DeviceApi, type DeviceApiOptions, type DeviceState, type DeploymentInstructions } from './mender/device-api.ts';
 export { DEPLOYMENT_STATUSES, FINAL_STATUSES, type DeploymentStatus, type FinalStatus } from './deployment-status.ts';
-export { DEFAULT_POLL_INTERVALS, type PollIntervals } from './server/backoff.ts';
+export { DEFAULT_POLL_INTERVALS, type PollIntervals } from './mender/backoff.ts';
 export { createArtifactReader, type ArtifactReader, type ArtifactReaderOptions, type ResumePoint } from './artifact/artifact-reader.ts';
 export { applyClearsProvides, checkDepends, isDeviceTypeCompatible } from './artifact/compatibility.ts';
 export type { ArtifactHead, ArtifactSummary, PayloadFile, PayloadInfo, PayloadSink, ProvidesMap, DependsMap } from './artifact/types.ts';

@@ -16,7 +16,7 @@
 // magic), and complete() runs esp_ota_end — which verifies the whole image in flash — and
 // esp_ota_set_boot_partition, i.e. the otadata entry NEW that the rollback bootloader tries once.
 // Confirm, reject and the otadata reads are natives too (ESP-IDF calls).
-import { OtaError } from '../core/errors.ts';
+import { OtaError } from '../base/errors.ts';
 import type { BootControl, BootState, SlotWriter } from './boot-control.ts';
 import { ESP_APP_VERSION_END, ESP_IMAGE_MAGIC, readEspAppVersion } from './esp-app-image.ts';
 import type { Flash, RangeEraseFlash } from './flash.ts';

@@ -2,8 +2,8 @@
 // request and the confirmation are the trailer writes of bootutil_public.c (boot_set_pending(0),
 // boot_set_confirmed). Portable: the STM32 port uses it over its flash driver.
 // Facts: ../shared/research/mcuboot-espidf-delta.md §1.3-§1.6.
-import { OtaError } from '../core/errors.ts';
-import { readU16LE } from '../core/bytes.ts';
+import { OtaError } from '../base/errors.ts';
+import { readU16LE } from '../base/bytes.ts';
 import type { BootControl, BootState, SlotWriter } from './boot-control.ts';
 import type { Sha256Factory } from './digest.ts';
 import type { Flash } from './flash.ts';

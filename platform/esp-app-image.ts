@@ -1,8 +1,8 @@
 // The ESP-IDF app image's version record, read as ESP-IDF reads it (esp_app_format.h,
 // esp_app_desc.h): a 24-byte image header (magic 0xE9), the first segment's 8-byte header, then
 // esp_app_desc_t at image offset 32 with its magic 0xABCD5432 and `version` char[32] at offset 48.
-import { fromUtf8, readU32LE } from '../core/bytes.ts';
-import { OtaError } from '../core/errors.ts';
+import { fromUtf8, readU32LE } from '../base/bytes.ts';
+import { OtaError } from '../base/errors.ts';
 
 export const ESP_IMAGE_MAGIC = 0xe9;
 export const ESP_IMAGE_HEADER_BYTES = 24;

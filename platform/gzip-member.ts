@@ -1,9 +1,9 @@
 // One gzip member (RFC 1952) as a streaming InflateStream: the header, the CRC-32 and ISIZE trailer
 // are parsed here, once for every board; the raw DEFLATE body (RFC 1951) goes to a decoder (fflate
 // in Node, Moddable's native inflate on devices). Runs on XS.
-import { joinBytes, readU32LE } from '../core/bytes.ts';
-import { crc32Update } from '../core/crc32.ts';
-import { OtaError } from '../core/errors.ts';
+import { joinBytes, readU32LE } from '../base/bytes.ts';
+import { crc32Update } from '../base/crc32.ts';
+import { OtaError } from '../base/errors.ts';
 import type { InflateStream } from './inflate.ts';
 
 /** The raw DEFLATE decoder under a gzip member; output goes to the `emit` it was opened with. */

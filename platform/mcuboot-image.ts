@@ -1,8 +1,8 @@
 // MCUboot image checks as bootutil_img_validate (image_validate.c) and bootutil_tlv_iter_* (tlv.c)
 // do them, but streaming: the bytes are fed once, in order, and nothing image-sized is buffered.
 // Facts: ../shared/research/mcuboot-espidf-delta.md §1.1-§1.2.
-import { OtaError } from '../core/errors.ts';
-import { equalBytes, readU16LE, readU32LE, toHex } from '../core/bytes.ts';
+import { OtaError } from '../base/errors.ts';
+import { equalBytes, readU16LE, readU32LE, toHex } from '../base/bytes.ts';
 import { publicKeyToSpki, readDer } from './public-key.ts';
 import type { Digest, Sha256Factory } from './digest.ts';
 import type { PublicKey, SignatureScheme, Verifier } from './verifier.ts';

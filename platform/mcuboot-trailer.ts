@@ -1,7 +1,7 @@
 // The MCUboot image trailer at the end of each slot: offsets for a BOOT_MAX_ALIGN, reads of the
 // tri-state magic and flags, the single-cell writes bootutil_public.c makes, and the swap-type
 // table. Facts: ../shared/research/mcuboot-espidf-delta.md §1.3-§1.5.
-import { equalBytes, readU32LE, writeU32LE } from '../core/bytes.ts';
+import { equalBytes, readU32LE, writeU32LE } from '../base/bytes.ts';
 import type { Flash } from './flash.ts';
 
 export type MagicState = 'good' | 'unset' | 'bad';

@@ -1,7 +1,7 @@
 // PEM public keys → PublicKey, and back to SPKI PEM. SPKI is RFC 5280 §4.1.2.7, PKCS#1 RSAPublicKey
 // is RFC 8017 §A.1.1, EC points are SEC1 §2.3.3, Ed25519 SPKI is RFC 8410. A small DER reader, no
 // dependency: keys are tiny, so simplicity beats speed here.
-import { concatBytes, fromBase64, toBase64 } from '../core/bytes.ts';
+import { concatBytes, fromBase64, toBase64 } from '../base/bytes.ts';
 import type { PublicKey } from './verifier.ts';
 
 const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';

@@ -8,7 +8,7 @@
 //    unaligned stretch (a resume point, the slot's tail) goes sector by sector, a bounded number
 //    per call, so no single blocking call grows past the board's budget. ESP32 uses it.
 // Runs on XS.
-import { OtaError } from '../core/errors.ts';
+import { OtaError } from '../base/errors.ts';
 import type { SlotWriter } from './boot-control.ts';
 import type { Flash, RangeEraseFlash } from './flash.ts';
 

@@ -1,7 +1,7 @@
 // Portable signature verification: ECDSA P-256 and Ed25519 (@noble/curves), and RSA
 // PKCS#1 v1.5 / PSS with SHA-256 (RFC 8017 §8.2.2, §9.1.2) by BigInt modular exponentiation.
 import { sha256 } from '@noble/hashes/sha2.js';
-import { equalBytes, fromHex, toHex } from '../core/bytes.ts';
+import { equalBytes, fromHex, toHex } from '../base/bytes.ts';
 import { ed25519, p256 } from './noble-curves.ts';
 import type { PublicKey, SignatureScheme, Verifier } from './verifier.ts';
 

@@ -80,8 +80,8 @@ const oneOf = (list) => (path) => list.includes(path);
 /** group name → what it is and which (normalized) inputs are its own. */
 export const GROUPS = {
   core: {
-    what: 'core/**: the client, artifact reader, deployment state machine, device API',
-    match: (path) => path.startsWith('core/'),
+    what: 'core/** and base/** (bytes, errors, CRC-32, JSON checks): the client, artifact reader, deployment state machine, device API',
+    match: (path) => path.startsWith('core/') || path.startsWith('base/'),
   },
   crypto: {
     what: '@noble/hashes, @noble/curves and the platform files over them (verifier, signer, curves, public keys, MCUboot image signatures)',

@@ -4,8 +4,8 @@
 // the algorithms are randomised or implementation-defined.
 import { createHash, createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { Gzip } from 'fflate';
-import { equalBytes, joinBytes, toBase64, toHex, utf8 } from '../core/bytes.ts';
-import { isObject } from '../core/json.ts';
+import { equalBytes, joinBytes, toBase64, toHex, utf8 } from '../base/bytes.ts';
+import { isObject } from '../base/json.ts';
 
 /** A payload file given whole. */
 export interface PayloadBytes {

@@ -3,7 +3,7 @@
 // 16-byte boundary, then the SHA-256 of everything before it. What esptool's elf2image lays out,
 // minus an ELF: enough for the simulated bootloader to verify it as esp_image_verify does. Node only.
 import { createHash } from 'node:crypto';
-import { utf8, writeU32LE } from '../core/bytes.ts';
+import { utf8, writeU32LE } from '../base/bytes.ts';
 import {
   ESP_APP_DESC_BYTES, ESP_APP_DESC_MAGIC, ESP_IMAGE_HEADER_BYTES, ESP_IMAGE_MAGIC, ESP_SEGMENT_HEADER_BYTES,
 } from '../platform/esp-app-image.ts';

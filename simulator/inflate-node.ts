@@ -10,8 +10,8 @@
 // missing, `inflateNode` is fflate's with larger pushes: the CLI still works, only slower;
 // `inflateNodeIsNative` says which one runs.
 import * as zlib from 'node:zlib';
-import { readU32LE } from '../core/bytes.ts';
-import { OtaError } from '../core/errors.ts';
+import { readU32LE } from '../base/bytes.ts';
+import { OtaError } from '../base/errors.ts';
 import { GzipMember, type DeflateDecoder } from '../platform/gzip-member.ts';
 import type { Inflate, InflateStream } from '../platform/inflate.ts';
 

@@ -1,7 +1,7 @@
 // Builds and signs MCUboot images the way imgtool 2.4 (`imgtool sign`) lays them out, for tests and
 // the demo. Node only: signs with node:crypto. Layout: ../shared/research/mcuboot-espidf-delta.md §1.
 import { createHash, createPrivateKey, createPublicKey, sign, constants, type KeyObject } from 'node:crypto';
-import { concatBytes } from '../core/bytes.ts';
+import { concatBytes } from '../base/bytes.ts';
 import {
   IMAGE_HEADER_BYTES,
   IMAGE_MAGIC,

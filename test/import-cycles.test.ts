@@ -1,4 +1,4 @@
-// The import graph of core/, platform/, boards/ and simulator/ has no cycle, type-only imports
+// The import graph of base/, core/, platform/, boards/ and simulator/ has no cycle, type-only imports
 // included: each folder is a floor a reader can walk from the bottom up. The test walks every
 // relative import of every .ts file and names the first cycle it finds, file by file.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -6,7 +6,10 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const FOLDERS = ['core', 'platform', 'boards', 'simulator'];
+const FOLDERS = ['base', 'core', 'platform', 'boards', 'simulator'];
+
+/** The floors: a folder may import only from itself and the floors listed for it. */
+const FLOORS: Readonly<Record<string, readonly string[]>> = { base: [], platform: ['base'], core: ['base', 'platform'] };
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -49,11 +52,24 @@ export function findCycle(graph: ReadonlyMap<string, readonly string[]>): string
 }
 
 describe('import graph', () => {
-  it('has no cycle in core/, platform/, boards/ and simulator/ (type-only imports included)', () => {
+  it('has no cycle in base/, core/, platform/, boards/ and simulator/ (type-only imports included)', () => {
     const files = FOLDERS.flatMap((folder) => tsFiles(join(ROOT, folder)));
     const graph = new Map(files.map((file) => [file, importsOf(file).filter((target) => files.includes(target))]));
     const cycle = findCycle(graph);
     expect(cycle?.map((file) => relative(ROOT, file)).join(' -> ')).toBeUndefined();
+  });
+
+  it('keeps its floors: base/ imports nothing outside it, platform/ only base/, core/ only base/ and platform/', () => {
+    const crossings: string[] = [];
+    for (const [floor, below] of Object.entries(FLOORS)) {
+      for (const file of tsFiles(join(ROOT, floor))) {
+        for (const target of importsOf(file)) {
+          const top = relative(ROOT, target).split('/')[0]!;
+          if (top !== floor && !below.includes(top)) crossings.push(`${relative(ROOT, file)} -> ${relative(ROOT, target)}`);
+        }
+      }
+    }
+    expect(crossings).toEqual([]);
   });
 
   it('the walk sees static, type-only and dynamic imports and finds a cycle when there is one', () => {

@@ -3,7 +3,7 @@
 // sectorBytes, writeGranule, erasedByte). Native failures carry no context ("write failed"), so
 // each is rethrown as OtaError('flash-io') naming the partition, the operation and the range.
 import flashStorage, { type Flash as Partition, type FlashStatus } from 'embedded:storage/flash';
-import { OtaError } from '../../core/errors.ts';
+import { OtaError } from '../../base/errors.ts';
 import type { RangeEraseFlash } from '../../platform/flash.ts';
 
 export interface PartitionFlashOptions {

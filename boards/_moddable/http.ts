@@ -8,8 +8,8 @@ import TLSSocket from 'embedded:io/socket/tcp/tls';
 import UDP from 'embedded:io/socket/udp';
 import Resolver from 'embedded:network/dns/resolver/udp';
 import Timer from 'timer';
-import { fromBase64 } from '../../core/bytes.ts';
-import { OtaError } from '../../core/errors.ts';
+import { fromBase64 } from '../../base/bytes.ts';
+import { OtaError } from '../../base/errors.ts';
 import type { Http, HttpRequest, HttpResponse } from '../../platform/http.ts';
 
 const CHUNK_BYTES = 4096; // largest piece read() hands out: the reader's and the flash writer's unit

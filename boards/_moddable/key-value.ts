@@ -2,7 +2,7 @@
 // namespace) on ESP32, Zephyr settings on Zephyr. Both commit each write before returning, and NVS
 // keeps the old entry until the new one is complete, so a set is atomic across a reset.
 import keyValueStorage, { type Storage } from 'embedded:storage/key-value';
-import { OtaError } from '../../core/errors.ts';
+import { OtaError } from '../../base/errors.ts';
 import { KEY_MAX_CHARS, type KeyValue } from '../../platform/key-value.ts';
 
 const KEY_PATTERN = /^[\x20-\x7e]+$/;

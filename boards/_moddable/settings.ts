@@ -1,7 +1,7 @@
 // The settings a Moddable board reads from `mc/config` (the manifest's "config", overridable on the
 // mcconfig command line), turned into the client's configuration in this one place.
 import type { ClientConfig } from '../../core/client-config.ts';
-import type { PollIntervals } from '../../core/server/backoff.ts';
+import type { PollIntervals } from '../../core/mender/backoff.ts';
 import { parsePublicKeyPem } from '../../platform/public-key.ts';
 
 export interface BoardSettings {

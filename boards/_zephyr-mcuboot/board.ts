@@ -5,7 +5,7 @@
 // of zephyr-natives.c.
 import FFI from 'mc/ffi';
 import description from 'ota-mcu:board-description';
-import { readU32LE, toHex } from '../../core/bytes.ts';
+import { readU32LE, toHex } from '../../base/bytes.ts';
 import { createZephyrImageModule } from '../../core/modules/zephyr-image.ts';
 import type { UpdateModule } from '../../core/modules/update-module.ts';
 import type { Board } from '../../platform/board.ts';

@@ -5,7 +5,7 @@
 // boot_write_img_confirmed(). STM32L4 pages are 2 KiB (22 ms typical, 40 ms worst-case erase:
 // perf-reliability-anchors §1.5), so the portable writer's page-by-page erase-ahead keeps every
 // blocking call short; there is no larger erase unit to batch into.
-import { OtaError } from '../../core/errors.ts';
+import { OtaError } from '../../base/errors.ts';
 import { createMcubootBootControl } from '../../platform/boot-control-mcuboot.ts';
 import type { BootControl, BootState, SlotWriter } from '../../platform/boot-control.ts';
 import type { Sha256Factory } from '../../platform/digest.ts';

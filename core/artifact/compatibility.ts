@@ -1,7 +1,7 @@
 // Install gates and provides bookkeeping, as Mender's Go client 3.4 does them
 // (research/mender-protocol.md §1.9 end, §1.10): pure functions over the artifact head.
 import type { ArtifactHead, DependsMap, ProvidesMap } from './types.ts';
-import { isString } from '../json.ts';
+import { isString } from '../../base/json.ts';
 
 /** True when `deviceType` is one of the artifact's artifact_depends.device_type. */
 export function isDeviceTypeCompatible(head: Pick<ArtifactHead, 'deviceTypes'>, deviceType: string): boolean {

@@ -1,8 +1,8 @@
 // The JSON files of header.tar: header-info, headers/NNNN/type-info and headers/NNNN/meta-data
 // (research/mender-protocol.md §1.6; mender-artifact's artifact/metadata.go).
-import { fromUtf8 } from '../bytes.ts';
-import { describe, formatError } from '../errors.ts';
-import { isObject, isString, isStrings } from '../json.ts';
+import { fromUtf8 } from '../../base/bytes.ts';
+import { describe, formatError } from '../../base/errors.ts';
+import { isObject, isString, isStrings } from '../../base/json.ts';
 import type { DependsMap, ProvidesMap } from './types.ts';
 
 export interface HeaderInfo {

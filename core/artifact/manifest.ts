@@ -1,7 +1,7 @@
 // The `manifest` and `manifest-augment` entries: `sha256sum` lines, "<64 hex>  <name>\n"
 // (research/mender-protocol.md §1.3, parsed as Go's artifact/checksum.go ReadRaw does).
-import { fromHex, fromUtf8 } from '../bytes.ts';
-import { formatError } from '../errors.ts';
+import { fromHex, fromUtf8 } from '../../base/bytes.ts';
+import { formatError } from '../../base/errors.ts';
 
 export interface ManifestLine {
   readonly name: string;

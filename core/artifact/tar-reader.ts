@@ -2,8 +2,8 @@
 // archive/tar writes and reads them for Mender Artifacts (research/mender-protocol.md §1.1).
 // Content is handed on as subarrays of the input: no copies, no per-byte loops over file data.
 import type { MaybePromise } from '../../platform/maybe-async.ts';
-import { fromUtf8 } from '../bytes.ts';
-import { OtaError, badArgument, formatError } from '../errors.ts';
+import { fromUtf8 } from '../../base/bytes.ts';
+import { OtaError, badArgument, formatError } from '../../base/errors.ts';
 
 export const TAR_BLOCK_BYTES = 512;
 /** Cap for one pax record set or GNU long name: far above any name Mender allows. */

@@ -1,6 +1,6 @@
 // The artifact reader's public shapes: what it learns from the head, and the sink payloads go to.
 import type { MaybePromise } from '../../platform/maybe-async.ts';
-import type { OtaError } from '../errors.ts';
+import type { OtaError } from '../../base/errors.ts';
 
 export type Compression = 'none' | 'gzip';
 

@@ -2,8 +2,8 @@
 // §2.2). Kept in KeyValue so a log written before a reset is still there to upload after it.
 import type { KeyValue } from '../../platform/key-value.ts';
 import type { LogLevel } from '../../platform/system.ts';
-import { fromUtf8, utf8 } from '../bytes.ts';
-import { isObject, isString } from '../json.ts';
+import { fromUtf8, utf8 } from '../../base/bytes.ts';
+import { isObject, isString } from '../../base/json.ts';
 
 export const LOG_KEY = 'ota-deploy-log';
 

@@ -3,8 +3,8 @@
 // (research/mender-protocol.md §1.10).
 import type { KeyValue } from '../../platform/key-value.ts';
 import { applyClearsProvides } from '../artifact/compatibility.ts';
-import { OtaError } from '../errors.ts';
-import { isString, isStringMap } from '../json.ts';
+import { OtaError } from '../../base/errors.ts';
+import { isString, isStringMap } from '../../base/json.ts';
 import { frame, unframe, type StateCodec } from './record.ts';
 
 export const PROVIDES_KEY = 'ota-provides';

@@ -2,7 +2,7 @@
 // effect, with the store counter as a loop guard (mender-mcu's state_data_store_count,
 // research/anchors-clients.md §3.2), and rewritten without counting for download checkpoints.
 import type { KeyValue } from '../../platform/key-value.ts';
-import { OtaError } from '../errors.ts';
+import { OtaError } from '../../base/errors.ts';
 import { decodeRecord, encodeRecord, type DeploymentRecord, type StateCodec } from './record.ts';
 import type { StateName } from './states.ts';
 

@@ -1,10 +1,10 @@
 // The persisted deployment record: one small KeyValue entry, codec-encoded (CBOR on boards, see
 // platform/state-codec-cbor.ts) and followed by a CRC-32, validated field by field on load so a
 // bad record becomes OtaError('storage-corrupt') and never a half-understood state.
-import { crc32 } from '../crc32.ts';
-import { equalBytes, joinBytes, fromUtf8, toHex, utf8, writeU32LE } from '../bytes.ts';
-import { OtaError, describe, unexpected } from '../errors.ts';
-import { isCount, isObject, isString, isStringMap, isStrings } from '../json.ts';
+import { crc32 } from '../../base/crc32.ts';
+import { equalBytes, joinBytes, fromUtf8, toHex, utf8, writeU32LE } from '../../base/bytes.ts';
+import { OtaError, describe, unexpected } from '../../base/errors.ts';
+import { isCount, isObject, isString, isStringMap, isStrings } from '../../base/json.ts';
 import { FINAL_STATUSES, type FinalStatus } from '../deployment-status.ts';
 import { isStateName, type StateName } from './states.ts';
 

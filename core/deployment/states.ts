@@ -9,8 +9,8 @@
 //   record       the small persisted description of the deployment in progress (record.ts)
 //   outcome      what a state's handler returned; the table, not the handler, picks the next state
 import type { DeploymentStatus } from '../deployment-status.ts';
-import { badArgument, describe } from '../errors.ts';
-import { isString } from '../json.ts';
+import { badArgument, describe } from '../../base/errors.ts';
+import { isString } from '../../base/json.ts';
 
 export type StateName =
   | 'idle' // no deployment; wait for the next poll

@@ -4,8 +4,8 @@
 // appended SHA-256 when the header says there is one (research/mcuboot-espidf-delta.md §3.5).
 import type { Digest, Sha256Factory } from '../../platform/digest.ts';
 import { readEspAppVersion } from '../../platform/esp-app-image.ts';
-import { equalBytes, toHex } from '../bytes.ts';
-import { OtaError } from '../errors.ts';
+import { equalBytes, toHex } from '../../base/bytes.ts';
+import { OtaError } from '../../base/errors.ts';
 import { imageLifecycle } from './image-lifecycle.ts';
 import { SlotDownload, readSlot } from './slot-download.ts';
 import type { ModuleDownload, PayloadFacts, UpdateModule, UpdateModuleContext } from './update-module.ts';

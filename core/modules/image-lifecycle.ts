@@ -2,7 +2,7 @@
 // BootControl, the revert check after the reset, confirm, and rollback. Each step looks at the
 // BootState first, because a reset may have come between the step's effect and the next store.
 import type { BootState } from '../../platform/boot-control.ts';
-import { OtaError } from '../errors.ts';
+import { OtaError } from '../../base/errors.ts';
 import type { PayloadFacts, UpdateModule } from './update-module.ts';
 
 type Lifecycle = Pick<UpdateModule, 'install' | 'reboot' | 'verifyReboot' | 'commit' | 'rollback' | 'verifyRollback' | 'failure'>;

@@ -3,7 +3,7 @@
 // resume) into the module's checks: the image header first, then a streaming verifier.
 import type { BootControl, SlotWriter } from '../../platform/boot-control.ts';
 import type { PayloadFile } from '../artifact/types.ts';
-import { OtaError } from '../errors.ts';
+import { OtaError } from '../../base/errors.ts';
 import type { ModuleDownload } from './update-module.ts';
 
 const READ_BACK_BYTES = 4096; // re-checking after a reset reads the slot in 4 KiB pieces

@@ -7,7 +7,7 @@ import type { MaybePromise } from '../../platform/maybe-async.ts';
 import type { LogLevel } from '../../platform/system.ts';
 import type { PublicKey } from '../../platform/verifier.ts';
 import type { PayloadInfo, PayloadSink } from '../artifact/types.ts';
-import { badArgument } from '../errors.ts';
+import { badArgument } from '../../base/errors.ts';
 
 /** What every callback gets: the board, the configured keys, and the deployment log. */
 export interface UpdateModuleContext {

@@ -2,7 +2,7 @@
 // into the secondary slot through BootControl, is checked as MCUboot's bootutil_img_validate would
 // while it streams, and boots once as a test (research/mcuboot-espidf-delta.md §1.5–§1.6).
 import { McubootImageVerifier, parseMcubootHeader, type McubootVerdict } from '../../platform/mcuboot-image.ts';
-import { OtaError } from '../errors.ts';
+import { OtaError } from '../../base/errors.ts';
 import { imageLifecycle } from './image-lifecycle.ts';
 import { SlotDownload, readSlot } from './slot-download.ts';
 import type { ModuleDownload, PayloadFacts, UpdateModule, UpdateModuleContext } from './update-module.ts';

@@ -5,9 +5,9 @@
 // sector, then write its 32 bytes, as rewrite_ota_seq() and write_otadata() do), so a power cut can
 // land between the two. Portable: it needs only Flash and a SHA-256 factory. The image check loops
 // per byte (XOR checksum), which is fine in the simulator; devices verify natively (esp_ota_end).
-import { equalBytes, readU32LE, writeU32LE } from '../../core/bytes.ts';
-import { crc32Update } from '../../core/crc32.ts';
-import { OtaError } from '../../core/errors.ts';
+import { equalBytes, readU32LE, writeU32LE } from '../../base/bytes.ts';
+import { crc32Update } from '../../base/crc32.ts';
+import { OtaError } from '../../base/errors.ts';
 import type { Sha256Factory } from '../../platform/digest.ts';
 import {
   ESP_IMAGE_HEADER_BYTES, ESP_IMAGE_MAGIC, ESP_IMAGE_MAX_SEGMENTS, ESP_SEGMENT_HEADER_BYTES, readEspAppVersion, ESP_APP_VERSION_END,

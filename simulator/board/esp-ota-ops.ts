@@ -6,7 +6,7 @@
 // it (createSimEspOtaBootControl), and the Moddable host's embedded:update (simulator/moddable/host.ts)
 // opens its updaters here. Nothing is kept in memory but the running slot: every call reads otadata.
 // Portable.
-import { OtaError } from '../../core/errors.ts';
+import { OtaError } from '../../base/errors.ts';
 import { createEspOtaBootControl, ESP_ERR_OTA_ROLLBACK_FAILED, type EspOtaNatives } from '../../platform/boot-control-esp-ota.ts';
 import type { BootControl } from '../../platform/boot-control.ts';
 import type { Sha256Factory } from '../../platform/digest.ts';

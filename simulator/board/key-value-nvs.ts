@@ -12,9 +12,9 @@
 //   sector's live records, so a torn erase of a retired sector can never bring back stale records.
 // Record layout:  type u8 (1 set, 2 delete), key length u8, value length u16, key, value,
 //   crc32 of all of that, padding 0xff to the write granule. A record never spans sectors.
-import { equalBytes, fromUtf8, readU16LE, readU32LE, utf8, writeU32LE } from '../../core/bytes.ts';
-import { crc32 } from '../../core/crc32.ts';
-import { OtaError } from '../../core/errors.ts';
+import { equalBytes, fromUtf8, readU16LE, readU32LE, utf8, writeU32LE } from '../../base/bytes.ts';
+import { crc32 } from '../../base/crc32.ts';
+import { OtaError } from '../../base/errors.ts';
 import type { Flash } from '../../platform/flash.ts';
 import { KEY_MAX_CHARS, type KeyValue } from '../../platform/key-value.ts';
 

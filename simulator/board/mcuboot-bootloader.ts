@@ -7,8 +7,8 @@
 // and their power-loss recovery are not modelled: the client cannot influence them, and MCUboot's
 // simulator (sim/, run_perm_with_fails) already tests them. Every write the APPLICATION makes
 // (slot contents, the request, the confirmation) goes through the Flash model and can be cut.
-import { OtaError } from '../../core/errors.ts';
-import { readU32LE, writeU32LE } from '../../core/bytes.ts';
+import { OtaError } from '../../base/errors.ts';
+import { readU32LE, writeU32LE } from '../../base/bytes.ts';
 import { IMAGE_MAGIC, McubootImageVerifier, type McubootVerdict } from '../../platform/mcuboot-image.ts';
 import {
   bootMagic,

@@ -5,7 +5,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { IncomingMessage } from 'node:http';
-import { OtaError } from '../../core/errors.ts';
+import { OtaError } from '../../base/errors.ts';
 import type { Http, HttpRequest, HttpResponse } from '../../platform/http.ts';
 
 const CHUNK_BYTES = 16 * 1024; // largest chunk read() hands out

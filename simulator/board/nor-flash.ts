@@ -3,8 +3,8 @@
 // would AND the bits, which no caller of ours may rely on). Optionally kept in a file, written
 // through at each operation, so a device survives a process restart. Node only.
 import { closeSync, existsSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
-import { toHex } from '../../core/bytes.ts';
-import { OtaError } from '../../core/errors.ts';
+import { toHex } from '../../base/bytes.ts';
+import { OtaError } from '../../base/errors.ts';
 import type { Flash } from '../../platform/flash.ts';
 import { PowerCut, type PowerRail } from './power.ts';
 

@@ -3,8 +3,8 @@
 // padded to a slot, reads its trailer. Exit 0 only when valid (and signed by the key when given).
 import { open } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { isOtaError } from '../../core/errors.ts';
-import { equalBytes } from '../../core/bytes.ts';
+import { isOtaError } from '../../base/errors.ts';
+import { equalBytes } from '../../base/bytes.ts';
 import { McubootImageVerifier, type McubootVerdict } from '../../platform/mcuboot-image.ts';
 import { bootMagic, parseTrailer, trailerLayout, type FlagState } from '../../platform/mcuboot-trailer.ts';
 import { sha256Noble } from '../../platform/digest-noble.ts';

@@ -2,7 +2,7 @@
 import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isObject } from '../../core/json.ts';
+import { isObject } from '../../base/json.ts';
 import { writeArtifactTo, type PayloadStream } from '../artifact-writer.ts';
 
 const USAGE = `usage: ota-mcu write module-image -o OUT -n NAME -t DEVICE_TYPE [-t …] -T TYPE [-f FILE]…

@@ -19,7 +19,7 @@ import type { BootControl, BootState, SlotWriter } from '../../platform/boot-con
 import type { Flash } from '../../platform/flash.ts';
 import type { KeyValue } from '../../platform/key-value.ts';
 import type { BootedBoard, SimDevice } from '../board/sim-device.ts';
-import { OtaError, type OtaErrorCode } from '../../core/errors.ts';
+import { OtaError, type OtaErrorCode } from '../../base/errors.ts';
 import { XsHarness } from '../xs/harness.ts';
 import { XsAbort, XsWorker, type XsCreation } from '../xs/worker.ts';
 import { moddableGuestScript, type ModdableBoardName } from './bundle.ts';

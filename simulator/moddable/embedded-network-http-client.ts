@@ -5,7 +5,7 @@
 // no timeouts and no per-request cancel (client.close() cancels everything). Callbacks never run
 // inside the caller's call. The bytes travel through Node's HTTP stack (host.ts), TLS included:
 // `socket.io` TLSSocket means https, its `secure.certificate` (DER) the CA to trust.
-import { joinBytes } from '../../core/bytes.ts';
+import { joinBytes } from '../../base/bytes.ts';
 import type { RemoteRef } from '../xs/guest/bridge.ts';
 import { bytesOf, native, nativeAsync, nativeOn } from './guest-bridge.ts';
 import { TCP, TLSSocket } from './sockets.ts';

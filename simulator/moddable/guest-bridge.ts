@@ -1,7 +1,7 @@
 // The XS side of every Moddable module emulation: the bridge to the Node host ('$moddable'), set
 // once per engine by the guest entry. Natives that block on a device (flash, NVS, digest) are
 // synchronous bridge calls here too; network and timers settle later, as on a device.
-import { OtaError, type OtaErrorCode } from '../../core/errors.ts';
+import { OtaError, type OtaErrorCode } from '../../base/errors.ts';
 import type { GuestBridge, RemoteRef } from '../xs/guest/bridge.ts';
 import { wireError } from '../xs/guest/codec.ts';
 

@@ -4,8 +4,8 @@
 // key-value survive resets exactly as the simulator's do, and a power cut or restart halts XS.
 import { createHash, type Hash } from 'node:crypto';
 import { Inflate as FflateInflate } from 'fflate';
-import { joinBytes } from '../../core/bytes.ts';
-import { OtaError, isOtaError } from '../../core/errors.ts';
+import { joinBytes } from '../../base/bytes.ts';
+import { OtaError, isOtaError } from '../../base/errors.ts';
 import { fflateTail } from '../../platform/inflate-fflate.ts';
 import { sha256Node } from '../digest-node.ts';
 import { readTrailer, trailerLayoutFor, writeImageOk, writeMagic, writeSwapInfo } from '../../platform/mcuboot-trailer.ts';

@@ -4,7 +4,7 @@
 // is refused at upload, as Mender refuses what its reader cannot parse.
 import { createArtifactReader } from '../../core/artifact/artifact-reader.ts';
 import type { PayloadSink } from '../../core/artifact/types.ts';
-import { toHex } from '../../core/bytes.ts';
+import { toHex } from '../../base/bytes.ts';
 import { sha256Node } from '../digest-node.ts';
 import { inflateFflate } from '../../platform/inflate-fflate.ts';
 import { verifierNoble } from '../../platform/verifier-noble.ts';

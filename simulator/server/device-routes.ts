@@ -9,7 +9,7 @@ import type { ServerContext } from './server-context.ts';
 import type { DeviceRecord, DeviceDeploymentStatus, InventoryAttribute, LogMessage, NextRequest } from './model.ts';
 import { DEVICE_REPORTED_STATUSES } from './model.ts';
 import { HttpError, jsonBody, nowIso, type Reply, type RequestContext, type Route } from './http-kit.ts';
-import { isObject } from '../../core/json.ts';
+import { isObject } from '../../base/json.ts';
 import { canonicalJson, issueDeviceJwt, parseDevicePublicKey, verifyAuthSignature, verifyDeviceJwt } from './device-auth.ts';
 
 const DEPLOYMENTS = '/api/devices/v1/deployments/device/deployments';

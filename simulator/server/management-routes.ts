@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { ServerContext } from './server-context.ts';
 import type { ArtifactRecord, AuthSetStatus, DeploymentRecord, DeviceDeploymentRecord, DeviceRecord } from './model.ts';
 import { HttpError, jsonBody, nowIso, type Reply, type RequestContext, type Route } from './http-kit.ts';
-import { isObject } from '../../core/json.ts';
+import { isObject } from '../../base/json.ts';
 import { PayloadTooLargeError, readArtifactFactsFrom } from './artifact-facts.ts';
 import { fsyncDirectory } from './durable-file.ts';
 import { validConfiguration } from './device-routes.ts';

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { concatBytes as concat } from '../../core/bytes.ts';
+import { concatBytes as concat } from '../../base/bytes.ts';
 import { xsnapVariant, type XsBits } from './xsnap-build.ts';
 
 export type { XsBits } from './xsnap-build.ts';

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { run } from '../../simulator/cli/write.ts';
 import { runCli } from './cli-harness.ts';
 import { writeArtifact } from '../../simulator/artifact-writer.ts';
-import { fromUtf8 } from '../../core/bytes.ts';
+import { fromUtf8 } from '../../base/bytes.ts';
 import { realTool } from '../real-tools.ts';
 
 const cli = (argv: string[]) => runCli(run, argv);

@@ -1,7 +1,7 @@
 // Conformance suite for BootControl (platform/boot-control.ts): the test → confirm and test →
 // revert cycles a client relies on, run against a board that can be reset between steps.
 import { describe, expect, it } from 'vitest';
-import { isOtaError } from '../../core/errors.ts';
+import { isOtaError } from '../../base/errors.ts';
 import type { BootControl } from '../../platform/boot-control.ts';
 
 export interface BootControlHarness {

@@ -1,6 +1,6 @@
 // Conformance suite for Flash (platform/flash.ts). A port runs it on a scratch region it may erase.
 import { describe, expect, it } from 'vitest';
-import { isOtaError } from '../../core/errors.ts';
+import { isOtaError } from '../../base/errors.ts';
 import type { Flash } from '../../platform/flash.ts';
 import type { MaybePromise } from '../../platform/maybe-async.ts';
 

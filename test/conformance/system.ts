@@ -3,7 +3,7 @@
 // The expected reasons come from the harness as facts of the SoC, never from the port's own
 // tables, so a port that reads its reset-cause register wrong fails here.
 import { describe, expect, it } from 'vitest';
-import { toHex } from '../../core/bytes.ts';
+import { toHex } from '../../base/bytes.ts';
 import type { MaybePromise } from '../../platform/maybe-async.ts';
 import type { ResetReason } from '../../platform/system.ts';
 

@@ -1,7 +1,7 @@
 // The byte helpers: base64 against Node's own (the device has no Buffer, the test does), and joining.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { concatBytes, fromBase64, joinBytes, toBase64 } from '../../core/bytes.ts';
+import { concatBytes, fromBase64, joinBytes, toBase64 } from '../../base/bytes.ts';
 
 describe('base64', () => {
   it('encodes and decodes every length as RFC 4648 with padding, ignoring ASCII whitespace', () => {

@@ -1,6 +1,6 @@
 // The shared message helpers: every failure shape the core uses comes from here.
 import { describe as group, expect, it } from 'vitest';
-import { OtaError, badArgument, describe, formatError, isOtaError, nonEmptyString, unexpected } from '../../core/errors.ts';
+import { OtaError, badArgument, describe, formatError, isOtaError, nonEmptyString, unexpected } from '../../base/errors.ts';
 
 group('message helpers', () => {
   it('unexpected: `where: expected …, got …` with the given code', () => {

@@ -1,6 +1,6 @@
 // The JSON shape tests every reader of JSON shares.
 import { describe, expect, it } from 'vitest';
-import { isCount, isObject, isString, isStringMap, isStrings } from '../../core/json.ts';
+import { isCount, isObject, isString, isStringMap, isStrings } from '../../base/json.ts';
 
 describe('JSON shapes', () => {
   it('isObject: objects only, not null or arrays', () => {

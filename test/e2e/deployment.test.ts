@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { utf8 } from '../../core/bytes.ts';
+import { utf8 } from '../../base/bytes.ts';
 import { tarArchive, tarSplit } from '../core/artifact/tar-build.ts';
 import { join } from 'node:path';
 import { DEVICE_TYPE, Lab } from '../../simulator/demo/lab.ts';

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { rig, image, writeSlot, SLOT_BYTES, SECTOR_BYTES } from '../simulator/board/mcuboot-rig.ts';
 import { readTrailer, trailerLayoutFor } from '../../platform/mcuboot-trailer.ts';
-import { isOtaError } from '../../core/errors.ts';
+import { isOtaError } from '../../base/errors.ts';
 import type { Flash } from '../../platform/flash.ts';
 
 const CAPACITY = SLOT_BYTES - SECTOR_BYTES; // the 432-byte trailer takes the last 2 KiB sector

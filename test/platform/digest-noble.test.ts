@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { sha256Noble } from '../../platform/digest-noble.ts';
-import { toHex, utf8 } from '../../core/bytes.ts';
+import { toHex, utf8 } from '../../base/bytes.ts';
 
 describe('sha256Noble', () => {
   it('gives the FIPS 180-2 known answers', () => {

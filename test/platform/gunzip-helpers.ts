@@ -2,8 +2,8 @@
 // test/simulator/inflate-node): sample data, chunked gunzip through an Inflate, little-endian
 // trailer words, and the artifact-format failure the streams must raise.
 import { expect } from 'vitest';
-import { concatBytes } from '../../core/bytes.ts';
-import { OtaError } from '../../core/errors.ts';
+import { concatBytes } from '../../base/bytes.ts';
+import { OtaError } from '../../base/errors.ts';
 import type { Inflate } from '../../platform/inflate.ts';
 
 /** Half text-like (compressible), half pseudo-random, so both match and literal paths run. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GzipMember, type DeflateDecoder } from '../../platform/gzip-member.ts';
-import { OtaError } from '../../core/errors.ts';
+import { OtaError } from '../../base/errors.ts';
 import { formatError } from './gunzip-helpers.ts';
 
 // A scripted decoder: each push emits the bytes as they are (a "stored" body) until `endAfter`

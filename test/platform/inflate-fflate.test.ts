@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { deflateRawSync, gzipSync } from 'node:zlib';
 import { inflateFflate } from '../../platform/inflate-fflate.ts';
-import { OtaError } from '../../core/errors.ts';
-import { crc32 } from '../../core/crc32.ts';
+import { OtaError } from '../../base/errors.ts';
+import { crc32 } from '../../base/crc32.ts';
 import { gunzipInChunks, le32, sample } from './gunzip-helpers.ts';
 
 /** A gzip member with every optional header field (FEXTRA, FNAME, FCOMMENT, FHCRC). */

@@ -7,8 +7,8 @@ import { parseTrailer, trailerLayout } from '../../platform/mcuboot-trailer.ts';
 import { parsePublicKeyPem } from '../../platform/public-key.ts';
 import { verifierNoble } from '../../platform/verifier-noble.ts';
 import { sha256Noble } from '../../platform/digest-noble.ts';
-import { isOtaError } from '../../core/errors.ts';
-import { toHex } from '../../core/bytes.ts';
+import { isOtaError } from '../../base/errors.ts';
+import { toHex } from '../../base/bytes.ts';
 import type { PublicKey, Verifier } from '../../platform/verifier.ts';
 
 interface VectorEntry {

@@ -18,7 +18,7 @@ import {
   type SwapType,
   type TrailerFlags,
 } from '../../platform/mcuboot-trailer.ts';
-import { toHex } from '../../core/bytes.ts';
+import { toHex } from '../../base/bytes.ts';
 
 const S = 32768;
 

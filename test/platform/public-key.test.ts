@@ -3,7 +3,7 @@ import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypt
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parsePublicKeyPem, publicKeyToPem, readDer } from '../../platform/public-key.ts';
-import { fromBase64 } from '../../core/bytes.ts';
+import { fromBase64 } from '../../base/bytes.ts';
 import { MENDER_FIXTURES } from '../vectors.ts';
 
 const pem = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }) as string;

@@ -3,7 +3,7 @@ import { createPublicKey, createHash, randomBytes, verify } from 'node:crypto';
 import { createSigner, generateSecretKey } from '../../platform/signer-noble.ts';
 import { verifierNoble } from '../../platform/verifier-noble.ts';
 import { parsePublicKeyPem } from '../../platform/public-key.ts';
-import { fromHex, utf8 } from '../../core/bytes.ts';
+import { fromHex, utf8 } from '../../base/bytes.ts';
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isOtaError } from '../../core/errors.ts';
+import { isOtaError } from '../../base/errors.ts';
 import { openSlotWriter, type BlockErase } from '../../platform/slot-writer.ts';
 import { EraseRangeFlash } from '../../simulator/board/erase-range.ts';
 import { NorFlash } from '../../simulator/board/nor-flash.ts';

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { verifierNoble } from '../../platform/verifier-noble.ts';
 import { parsePublicKeyPem } from '../../platform/public-key.ts';
 import type { PublicKey } from '../../platform/verifier.ts';
-import { fromBase64, fromHex, fromUtf8, utf8 } from '../../core/bytes.ts';
+import { fromBase64, fromHex, fromUtf8, utf8 } from '../../base/bytes.ts';
 import { MENDER_FIXTURES, fixture } from '../vectors.ts';
 import { tarSplit } from '../core/artifact/tar-build.ts';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { gunzipSync } from 'node:zlib';
 import { writeArtifact, writeArtifactTo, type WriteArtifactOptions } from '../../simulator/artifact-writer.ts';
-import { fromBase64, fromUtf8, toHex, utf8 } from '../../core/bytes.ts';
+import { fromBase64, fromUtf8, toHex, utf8 } from '../../base/bytes.ts';
 import { realTool } from '../real-tools.ts';
 
 // A tar walk just deep enough to look at what the writer produced (PAX path records included).

@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import * as zlib from 'node:zlib';
 import { deflateRawSync, gzipSync } from 'node:zlib';
 import { inflateNode, inflateNodeIsNative } from '../../simulator/inflate-node.ts';
-import { OtaError } from '../../core/errors.ts';
-import { concatBytes } from '../../core/bytes.ts';
-import { crc32 } from '../../core/crc32.ts';
+import { OtaError } from '../../base/errors.ts';
+import { concatBytes } from '../../base/bytes.ts';
+import { crc32 } from '../../base/crc32.ts';
 import { formatError, gunzipInChunks, le32, sample } from '../platform/gunzip-helpers.ts';
 
 /** Byte equality without vitest's element-wise toEqual (slow on hundreds of KiB). */

@@ -7,7 +7,7 @@ import { parsePublicKeyPem } from '../../platform/public-key.ts';
 import { verifierNoble } from '../../platform/verifier-noble.ts';
 import { sha256Noble } from '../../platform/digest-noble.ts';
 import { mcubootVector } from '../vectors.ts';
-import { readU16LE } from '../../core/bytes.ts';
+import { readU16LE } from '../../base/bytes.ts';
 import type { PublicKey } from '../../platform/verifier.ts';
 
 function keyPair(type: 'ed25519' | 'ec' | 'rsa'): { privateKeyPem: string; publicKey: PublicKey } {

@@ -2,7 +2,7 @@
 // stuck guest — inside the real xsnap engine.
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OtaError } from '../../core/errors.ts';
+import { OtaError } from '../../base/errors.ts';
 import { decodeMessage, encodeMessage } from '../../simulator/xs/guest/codec.ts';
 import { XsHarness } from '../../simulator/xs/harness.ts';
 import { XsWorker } from '../../simulator/xs/worker.ts';

@@ -2,7 +2,7 @@
 // the engine until Node answers. Slow operations (network, timers) are started with `callAsync`:
 // Node answers at once, XS goes idle, and Node later settles the promise by calling this engine's
 // `handleCommand` — an event loop like the device's, and a meter reading at every step.
-import { OtaError, type OtaErrorCode } from '../../../core/errors.ts';
+import { OtaError, type OtaErrorCode } from '../../../base/errors.ts';
 import { decodeMessage, encodeMessage, wireError, type WireError } from './codec.ts';
 
 interface XsnapGlobals {

@@ -3,7 +3,7 @@
 //             peripheral), at the cost of one bridge call per update.
 //   replay  — a no-op: counts bytes and answers with the digest a recording run saw for that many
 //             bytes. It isolates the core's own cost from hashing (the budget's "no-op digest").
-import { equalBytes } from '../../../core/bytes.ts';
+import { equalBytes } from '../../../base/bytes.ts';
 import type { Digest, Sha256Factory } from '../../../platform/digest.ts';
 import type { GuestBridge, RemoteRef } from './bridge.ts';
 

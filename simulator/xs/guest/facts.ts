@@ -1,7 +1,7 @@
 // What a reader run established, as plain data both engines produce the same way (hashes in hex),
 // so Node and XS results compare with one toEqual.
 import type { ArtifactSummary } from '../../../core/artifact/types.ts';
-import { toHex } from '../../../core/bytes.ts';
+import { toHex } from '../../../base/bytes.ts';
 
 export interface ArtifactFacts {
   version: number;

@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { concatBytes, fromUtf8, toHex, utf8 } from '../../../core/bytes.ts';
-import { OtaError } from '../../../core/errors.ts';
+import { concatBytes, fromUtf8, toHex, utf8 } from '../../../base/bytes.ts';
+import { OtaError } from '../../../base/errors.ts';
 import { createArtifactReader } from '../../../core/artifact/artifact-reader.ts';
 import { writeArtifact, type WriteArtifactOptions } from '../../../simulator/artifact-writer.ts';
 import { inflateFflate } from '../../../platform/inflate-fflate.ts';

@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { toHex } from '../../../core/bytes.ts';
-import { isOtaError } from '../../../core/errors.ts';
+import { toHex } from '../../../base/bytes.ts';
+import { isOtaError } from '../../../base/errors.ts';
 import type { ArtifactSummary } from '../../../core/artifact/types.ts';
 import { MENDER_FIXTURES, fixture } from '../../vectors.ts';
 import { realTool } from '../../real-tools.ts';

@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { fromUtf8, toHex, utf8 } from '../../../core/bytes.ts';
-import { OtaError } from '../../../core/errors.ts';
+import { fromUtf8, toHex, utf8 } from '../../../base/bytes.ts';
+import { OtaError } from '../../../base/errors.ts';
 import { writeArtifact } from '../../../simulator/artifact-writer.ts';
 import { MENDER_FIXTURES, fixture } from '../../vectors.ts';
 import { fixtureKey, prng, readArtifact, recordingSink } from './helpers.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { utf8 } from '../../../core/bytes.ts';
-import { isOtaError } from '../../../core/errors.ts';
+import { utf8 } from '../../../base/bytes.ts';
+import { isOtaError } from '../../../base/errors.ts';
 import { parseHeaderInfo, parseMetaData, parseTypeInfo } from '../../../core/artifact/header.ts';
 
 const json = (value: unknown) => utf8(JSON.stringify(value));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toHex, utf8 } from '../../../core/bytes.ts';
+import { toHex, utf8 } from '../../../base/bytes.ts';
 import { parseManifest } from '../../../core/artifact/manifest.ts';
 
 const H1 = 'a'.repeat(64);

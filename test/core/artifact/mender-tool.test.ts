@@ -6,7 +6,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fromUtf8, toHex, utf8 } from '../../../core/bytes.ts';
+import { fromUtf8, toHex, utf8 } from '../../../base/bytes.ts';
 import { parsePublicKeyPem } from '../../../platform/public-key.ts';
 import type { PublicKey } from '../../../platform/verifier.ts';
 import { realTool } from '../../real-tools.ts';

@@ -2,8 +2,8 @@
 // for the rest of the artifact from `seekTo`, and ends with the same verified result.
 import { describe, expect, it } from 'vitest';
 import type { PayloadFile, PayloadSink } from '../../../core/artifact/types.ts';
-import { concatBytes } from '../../../core/bytes.ts';
-import type { OtaError } from '../../../core/errors.ts';
+import { concatBytes } from '../../../base/bytes.ts';
+import type { OtaError } from '../../../base/errors.ts';
 import { writeArtifact } from '../../../simulator/artifact-writer.ts';
 import { newReader, prng } from './helpers.ts';
 import type { ResumePoint } from '../../../core/artifact/artifact-reader.ts';

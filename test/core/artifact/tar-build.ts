@@ -1,6 +1,6 @@
 // Test helper: builds small ustar archives entry by entry, and splits existing ones, so tests can
 // reorder, rename, drop or edit artifact entries. Not the writer (simulator/artifact-writer.ts).
-import { concatBytes, fromUtf8, joinBytes, utf8 } from '../../../core/bytes.ts';
+import { concatBytes, fromUtf8, joinBytes, utf8 } from '../../../base/bytes.ts';
 
 export interface RawEntry {
   name: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { concatBytes, fromUtf8, utf8 } from '../../../core/bytes.ts';
-import { OtaError } from '../../../core/errors.ts';
+import { concatBytes, fromUtf8, utf8 } from '../../../base/bytes.ts';
+import { OtaError } from '../../../base/errors.ts';
 import { TAR_META_MAX_BYTES, createTarReader, type TarEntry, type TarReader } from '../../../core/artifact/tar-reader.ts';
 import { tarArchive, tarEntryBytes, tarHeader } from './tar-build.ts';
 

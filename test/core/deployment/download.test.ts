@@ -1,7 +1,7 @@
 // The download state's shared failure: a payload type no registered module installs.
 import { describe, expect, it } from 'vitest';
 import { noUpdateModule } from '../../../core/deployment/download.ts';
-import { isOtaError } from '../../../core/errors.ts';
+import { isOtaError } from '../../../base/errors.ts';
 import { createUpdateModuleRegistry } from '../../../core/modules/update-module.ts';
 import { createZephyrImageModule } from '../../../core/modules/zephyr-image.ts';
 

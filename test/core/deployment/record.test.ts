@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OtaError } from '../../../core/errors.ts';
+import { OtaError } from '../../../base/errors.ts';
 import { decodeRecord, encodeRecord, jsonStateCodec, validateRecord, type DeploymentRecord } from '../../../core/deployment/record.ts';
 import { RECORD_KEY, createRecordStore, STORE_COUNT_LIMIT } from '../../../core/deployment/record-store.ts';
 import { createDeploymentLog, LOG_KEY } from '../../../core/deployment/deployment-log.ts';

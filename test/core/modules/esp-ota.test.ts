@@ -6,7 +6,7 @@ import type { BootControl } from '../../../platform/boot-control.ts';
 import { sha256Noble } from '../../../platform/digest-noble.ts';
 import { verifierNoble } from '../../../platform/verifier-noble.ts';
 import type { PayloadFile, PayloadInfo } from '../../../core/artifact/types.ts';
-import { OtaError } from '../../../core/errors.ts';
+import { OtaError } from '../../../base/errors.ts';
 import { createEspOtaModule } from '../../../core/modules/esp-ota.ts';
 import type { ModuleDownload, UpdateModuleContext } from '../../../core/modules/update-module.ts';
 import { NorFlash } from '../../../simulator/board/nor-flash.ts';

@@ -9,7 +9,7 @@ import { parsePublicKeyPem } from '../../../platform/public-key.ts';
 import { verifierNoble } from '../../../platform/verifier-noble.ts';
 import type { PublicKey } from '../../../platform/verifier.ts';
 import type { PayloadFile, PayloadInfo } from '../../../core/artifact/types.ts';
-import { OtaError } from '../../../core/errors.ts';
+import { OtaError } from '../../../base/errors.ts';
 import { createZephyrImageModule } from '../../../core/modules/zephyr-image.ts';
 import { createUpdateModuleRegistry, type ModuleDownload, type UpdateModule, type UpdateModuleContext } from '../../../core/modules/update-module.ts';
 import { NorFlash } from '../../../simulator/board/nor-flash.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { toHex } from '../../../core/bytes.ts';
-import { isOtaError } from '../../../core/errors.ts';
+import { toHex } from '../../../base/bytes.ts';
+import { isOtaError } from '../../../base/errors.ts';
 import { sha256Noble } from '../../../platform/digest-noble.ts';
 import { readEspAppVersion } from '../../../platform/esp-app-image.ts';
 import {

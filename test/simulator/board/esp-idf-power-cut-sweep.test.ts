@@ -3,7 +3,7 @@
 // turn (the bootloader's own otadata writes included). After each cut the board must boot a valid
 // image, old or new, never none, and no key-value record may be torn.
 import { describe, expect, it } from 'vitest';
-import { fromUtf8, utf8 } from '../../../core/bytes.ts';
+import { fromUtf8, utf8 } from '../../../base/bytes.ts';
 import { SimDevice, type BootedBoard } from '../../../simulator/board/sim-device.ts';
 import { buildEspAppImage } from '../../../simulator/esp-app-image-builder.ts';
 

@@ -6,7 +6,7 @@ import { rig, image, writeSlot, SLOT_BYTES, SECTOR_BYTES } from './mcuboot-rig.t
 import { MCUBOOT_VECTORS, mcubootVector } from '../../vectors.ts';
 import { readTrailer, trailerLayoutFor } from '../../../platform/mcuboot-trailer.ts';
 import { parsePublicKeyPem } from '../../../platform/public-key.ts';
-import { isOtaError } from '../../../core/errors.ts';
+import { isOtaError } from '../../../base/errors.ts';
 
 const trailers = async (r: ReturnType<typeof rig>) => {
   const pick = async (f: typeof r.primary) => {

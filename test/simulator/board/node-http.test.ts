@@ -3,7 +3,7 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OtaError } from '../../../core/errors.ts';
+import { OtaError } from '../../../base/errors.ts';
 import { HttpFaults, NodeHttp } from '../../../simulator/board/node-http.ts';
 import { createTls, type TlsMaterial } from '../../../simulator/server/tls.ts';
 

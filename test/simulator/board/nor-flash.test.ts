@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OtaError } from '../../../core/errors.ts';
+import { OtaError } from '../../../base/errors.ts';
 import { NorFlash } from '../../../simulator/board/nor-flash.ts';
 import { PowerCut, PowerRail } from '../../../simulator/board/power.ts';
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fromUtf8, utf8 } from '../../../core/bytes.ts';
+import { fromUtf8, utf8 } from '../../../base/bytes.ts';
 import { parsePublicKeyPem } from '../../../platform/public-key.ts';
 import { PowerCut } from '../../../simulator/board/power.ts';
 import { DeviceRestart, SIM_RESETS, SimDevice, type BootedBoard, type SimDeviceOptions, type SimReset } from '../../../simulator/board/sim-device.ts';

@@ -1,7 +1,7 @@
 // Runs inside XS (bundled as a script): DeviceApi against a scripted in-engine server, then sends
-// what the server saw to the host with issueCommand. Checks that core/server runs on XS.
-import { createDeviceApi } from '../../../../core/server/device-api.ts';
-import { fromUtf8, toBase64, utf8 } from '../../../../core/bytes.ts';
+// what the server saw to the host with issueCommand. Checks that core/mender runs on XS.
+import { createDeviceApi } from '../../../../core/mender/device-api.ts';
+import { fromUtf8, toBase64, utf8 } from '../../../../base/bytes.ts';
 import type { Http, HttpRequest, HttpResponse } from '../../../../platform/http.ts';
 
 declare const issueCommand: (message: ArrayBuffer) => ArrayBuffer;

@@ -1,8 +1,8 @@
 // Device identity: the key pair created on first use and kept in KeyValue, and the signed
 // auth request body (research/mender-protocol.md §2.1).
-import { utf8 } from '../bytes.ts';
-import { badArgument, unexpected } from '../errors.ts';
-import { isString } from '../json.ts';
+import { utf8 } from '../../base/bytes.ts';
+import { badArgument, unexpected } from '../../base/errors.ts';
+import { isString } from '../../base/json.ts';
 import type { KeyValue } from '../../platform/key-value.ts';
 import type { Signer } from '../../platform/verifier.ts';
 

@@ -3,9 +3,9 @@
 // Every JWT-carrying call: authorize when there is no token, on 401 authorize again once and
 // retry, on 429 wait Retry-After and retry; reports also retry network errors and 5xx with
 // Mender's backoff.
-import { toBase64, utf8 } from '../bytes.ts';
-import { OtaError, badArgument, describe, isOtaError, nonEmptyString, unexpected, type OtaErrorCode } from '../errors.ts';
-import { isCount, isObject, isString, isStrings } from '../json.ts';
+import { toBase64, utf8 } from '../../base/bytes.ts';
+import { OtaError, badArgument, describe, isOtaError, nonEmptyString, unexpected, type OtaErrorCode } from '../../base/errors.ts';
+import { isCount, isObject, isString, isStrings } from '../../base/json.ts';
 import type { Http, HttpResponse } from '../../platform/http.ts';
 import type { KeyValue } from '../../platform/key-value.ts';
 import type { Scheduler } from '../../platform/scheduler.ts';

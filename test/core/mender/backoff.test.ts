@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import {
   BACKOFF_UNIT_MS, DEFAULT_POLL_INTERVALS, exponentialBackoffMs, retryAfterMs, statusReportSends,
-} from '../../../core/server/backoff.ts';
+} from '../../../core/mender/backoff.ts';
 
 // Waits (seconds) until the Go client gives up, from research/mender-protocol.md §3.4.
 function waits(maxIntervalSec: number, maxAttempts = 0): number[] {

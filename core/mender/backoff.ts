@@ -1,7 +1,7 @@
 // Mender's timing rules: the poll-interval settings (names and defaults as in mender.conf) and the
 // retry backoff the Go client 3.4 computes (client.GetExponentialBackoffTime). Pure functions.
-import { badArgument } from '../errors.ts';
-import { isCount } from '../json.ts';
+import { badArgument } from '../../base/errors.ts';
+import { isCount } from '../../base/json.ts';
 
 /** The mender.conf settings that drive polling and retries, under Mender's own names. */
 export interface PollIntervals {

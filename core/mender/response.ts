@@ -1,7 +1,7 @@
 // Reading small server answers: a bounded body read, status text for messages, and defensive JSON.
-import { fromUtf8, joinBytes } from '../bytes.ts';
-import { OtaError, describe, unexpected } from '../errors.ts';
-import { isObject, isString } from '../json.ts';
+import { fromUtf8, joinBytes } from '../../base/bytes.ts';
+import { OtaError, describe, unexpected } from '../../base/errors.ts';
+import { isObject, isString } from '../../base/json.ts';
 
 import type { HttpResponse } from '../../platform/http.ts';
 

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createHttpsServer } from 'node:https';
 import type { ServerResponse } from 'node:http';
-import { createDeviceApi, LOG_MAX_BYTES, MAX_THROTTLED_WAITS, type DeviceApiOptions, type DeviceState } from '../../../core/server/device-api.ts';
-import { IDENTITY_KEY, authRequestBody } from '../../../core/server/auth.ts';
-import { isOtaError, OtaError } from '../../../core/errors.ts';
+import { createDeviceApi, LOG_MAX_BYTES, MAX_THROTTLED_WAITS, type DeviceApiOptions, type DeviceState } from '../../../core/mender/device-api.ts';
+import { IDENTITY_KEY, authRequestBody } from '../../../core/mender/auth.ts';
+import { isOtaError, OtaError } from '../../../base/errors.ts';
 import {
   empty, json, memoryKeyValue, nodeHttp, scriptedServer, testSystem, virtualScheduler, type Received, type Route,
 } from './harness.ts';
