@@ -14,7 +14,7 @@ import {
   caseName, DEVICE_MEMORY_BUDGETS, enforcedLimit, MemoryLab, MIB, MINIZ_SIZES_32, NOT_MET_CEILINGS, OUTSIDE_XS, outsideXsBytes, PHASES, type CaseMemory, type MemoryCase,
 } from '../../simulator/moddable/device-memory.ts';
 import { boardCreation } from '../../simulator/moddable/device.ts';
-import { INFLATE_PIECE_BYTES } from '../../simulator/moddable/host.ts';
+import { INFLATE_PIECE_BYTES } from '../../simulator/moddable/inflate-host.ts';
 import { bootKeyPem, prepareXs, RIGS, XS_BUILD_MS } from './rig.ts';
 
 beforeAll(prepareXs, XS_BUILD_MS);
