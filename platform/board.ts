@@ -7,7 +7,7 @@ import type { Inflate } from './inflate.ts';
 import type { KeyValue } from './key-value.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { System } from './system.ts';
-import type { Verifier } from './verifier.ts';
+import type { SignerFactory, Verifier } from './verifier.ts';
 
 export interface Board {
   /** Short board name, e.g. "esp32", "stm32", "sim-mcuboot". */
@@ -22,6 +22,11 @@ export interface Board {
   readonly keyValue: KeyValue;
   readonly sha256: Sha256Factory;
   readonly verifier: Verifier;
+  /**
+   * Where the identity key lives and how it signs, when the board has hardware for it (a secure
+   * element, a crypto cell); absent, the client uses noble's (platform/signer-noble.ts, loaded on demand).
+   */
+  readonly signers?: SignerFactory;
   readonly inflate: Inflate;
   readonly system: System;
   /** The raw regions, for the conformance kit and diagnostics; the client writes slots only through BootControl. */

@@ -2,7 +2,7 @@
 // as Mender's X-MEN-Signature expects (see Signer in verifier.ts).
 import { ed25519, p256 } from './noble-curves.ts';
 import { publicKeyToPem } from './public-key.ts';
-import type { Signer } from './verifier.ts';
+import type { Signer, SignerFactory } from './verifier.ts';
 
 export type SignerKeyType = 'ed25519' | 'ecdsa-p256';
 
@@ -53,3 +53,6 @@ export function createSigner(type: SignerKeyType, secretKey: Uint8Array): Signer
     sign: (message: Uint8Array): Uint8Array => p256.sign(message, secret, { prehash: true, format: 'der' }),
   };
 }
+
+/** The noble signer as a SignerFactory (the default identity signer): the key is the 32-byte secret. */
+export const nobleSigners: SignerFactory = Object.freeze({ generateKey: generateSecretKey, createSigner });

@@ -37,3 +37,19 @@ export interface Signer {
    */
   sign(message: Uint8Array): MaybePromise<Uint8Array>;
 }
+
+/** The kinds of identity key a device signs its auth requests with. */
+export type IdentityKeyType = 'ed25519' | 'ecdsa-p256';
+
+/**
+ * Makes the device's identity signer, wherever its key lives: noble in RAM by default
+ * (platform/signer-noble.ts), or a secure element, a crypto cell, a hardware key store a board
+ * supplies (Board.signers). The client keeps what generateKey returns in KeyValue: the secret
+ * itself, or a handle to a key that never leaves the hardware.
+ */
+export interface SignerFactory {
+  /** A new identity key of `type`, as the bytes the client stores (a secret, or a handle). */
+  generateKey(type: IdentityKeyType, randomBytes: (length: number) => Uint8Array): MaybePromise<Uint8Array>;
+  /** The signer for `key`, bytes generateKey returned; throws for bytes it cannot use. */
+  createSigner(type: IdentityKeyType, key: Uint8Array): MaybePromise<Signer>;
+}

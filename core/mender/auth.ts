@@ -4,43 +4,47 @@ import { utf8 } from '../../base/bytes.ts';
 import { badArgument, unexpected } from '../../base/errors.ts';
 import { isString } from '../../base/json.ts';
 import type { KeyValue } from '../../platform/key-value.ts';
-import type { Signer } from '../../platform/verifier.ts';
+import type { IdentityKeyType, Signer, SignerFactory } from '../../platform/verifier.ts';
 
-export type IdentityKeyType = 'ed25519' | 'ecdsa-p256';
+export type { IdentityKeyType };
 
-/** KeyValue key of the identity key record: one type byte, then the 32-byte secret. */
+/** KeyValue key of the identity key record: one type byte, then the key the signer factory made. */
 export const IDENTITY_KEY = 'id-key';
-const SECRET_BYTES = 32;
+const NOBLE_SECRET_BYTES = 32;
 const TYPE_TAGS: Readonly<Record<IdentityKeyType, number>> = { ed25519: 1, 'ecdsa-p256': 2 };
 
 /**
  * The stored identity key, or a new one of `type` (stored before it is first used, so the device
  * keeps one identity across resets). A stored key of another type is kept: changing it would make
- * the server see a new, pending device.
+ * the server see a new, pending device. `signers` is the board's (Board.signers: a key in
+ * hardware); without one, noble's, whose key is a 32-byte secret.
  */
 export async function loadIdentityKey(
   keyValue: KeyValue,
   randomBytes: (length: number) => Uint8Array,
   type: IdentityKeyType,
+  signers?: SignerFactory,
 ): Promise<Signer> {
-  // Loaded when first needed, not imported: on a board the noble curves live in a module that is
-  // not preloaded (scripts/build-board.mjs), because preloaded, their module-level state (scratch
+  // noble is loaded when first needed, not imported: on a board it lives in a module that is not
+  // preloaded (scripts/build-board.mjs), because preloaded, its module-level state (scratch
   // buffers, caches, BigInt constants) is read-only or compares wrongly on XS 17.9.1.
-  const { createSigner, generateSecretKey } = await import('../../platform/signer-noble.ts');
+  const factory = signers ?? (await import('../../platform/signer-noble.ts')).nobleSigners;
+  const keyBytes = signers === undefined ? `${NOBLE_SECRET_BYTES} bytes` : 'a key';
   const stored = await keyValue.get(IDENTITY_KEY);
   if (stored !== undefined) {
     const storedType = tagType(stored[0]);
-    if (stored.length !== 1 + SECRET_BYTES || storedType === undefined) {
-      throw unexpected('storage-corrupt', `key-value "${IDENTITY_KEY}"`, `type 1 or 2 + ${SECRET_BYTES} bytes`, `type ${stored[0]} + ${stored.length - 1} bytes`);
+    const fits = signers === undefined ? stored.length === 1 + NOBLE_SECRET_BYTES : stored.length > 1;
+    if (!fits || storedType === undefined) {
+      throw unexpected('storage-corrupt', `key-value "${IDENTITY_KEY}"`, `type 1 or 2 + ${keyBytes}`, `type ${stored[0]} + ${stored.length - 1} bytes`);
     }
-    return createSigner(storedType, stored.subarray(1));
+    return factory.createSigner(storedType, stored.subarray(1));
   }
-  const secret = generateSecretKey(type, randomBytes);
-  const record = new Uint8Array(1 + SECRET_BYTES); // type tag + secret
+  const key = await factory.generateKey(type, randomBytes);
+  const record = new Uint8Array(1 + key.length); // type tag + key
   record[0] = TYPE_TAGS[type];
-  record.set(secret, 1);
+  record.set(key, 1);
   await keyValue.set(IDENTITY_KEY, record);
-  return createSigner(type, secret);
+  return factory.createSigner(type, key);
 }
 
 function tagType(tag: number | undefined): IdentityKeyType | undefined {

@@ -10,7 +10,7 @@ import type { Http, HttpResponse } from '../../platform/http.ts';
 import type { KeyValue } from '../../platform/key-value.ts';
 import type { Scheduler } from '../../platform/scheduler.ts';
 import type { LogLevel, System } from '../../platform/system.ts';
-import type { Signer } from '../../platform/verifier.ts';
+import type { Signer, SignerFactory } from '../../platform/verifier.ts';
 import { DEPLOYMENT_STATUSES, type DeploymentStatus } from '../deployment-status.ts';
 import { authRequestBody, identityData, loadIdentityKey } from './auth.ts';
 import { DEFAULT_POLL_INTERVALS, exponentialBackoffMs, retryAfterMs, statusReportSends, type PollIntervals } from './backoff.ts';
@@ -31,6 +31,8 @@ export interface DeviceApiOptions {
   identity: Record<string, string>;
   /** Type of the identity key created on first use (kept in KeyValue as 'id-key'); default ed25519. */
   identityKeyType?: 'ed25519' | 'ecdsa-p256';
+  /** The board's identity signer factory (Board.signers); noble's when absent. */
+  signers?: SignerFactory;
   /** Where this layer logs; `system.log` when absent. */
   log?: (level: LogLevel, message: string) => void;
   /** mender.conf poll and retry settings; Mender's defaults for the ones left out. */
@@ -290,8 +292,8 @@ class MenderDeviceApi implements DeviceApi {
   }
 
   private identityKey(): Promise<Signer> {
-    const { keyValue, system, identityKeyType } = this.#options;
-    const signer = (this.#signer ??= loadIdentityKey(keyValue, (n) => system.randomBytes(n), identityKeyType ?? 'ed25519'));
+    const { keyValue, system, identityKeyType, signers } = this.#options;
+    const signer = (this.#signer ??= loadIdentityKey(keyValue, (n) => system.randomBytes(n), identityKeyType ?? 'ed25519', signers));
     signer.catch(() => {
       this.#signer = undefined; // try again next time (e.g. a KeyValue hiccup)
     });
