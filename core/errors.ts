@@ -13,6 +13,7 @@ export type OtaErrorCode =
   | 'flash-io'
   | 'http-status'
   | 'network'
+  | 'insecure-transport' // a plain http:// URL without allowHttp: retrying cannot heal it
   | 'unauthorized'
   | 'deployment-aborted'
   | 'storage-corrupt'

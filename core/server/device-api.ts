@@ -396,7 +396,7 @@ function failure(endpoint: string, answer: Answer, code: OtaErrorCode = answer.s
 }
 
 function plainHttp(what: string): OtaError {
-  return new OtaError('network', `${what}: plain http:// refused (not encrypted); set allowHttp to allow it`);
+  return new OtaError('insecure-transport', `${what}: plain http:// refused (not encrypted); set allowHttp to allow it`);
 }
 
 function deploymentPart(deploymentId: string): string {

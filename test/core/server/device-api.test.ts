@@ -527,7 +527,7 @@ describe('download', () => {
   it('refuses an http:// artifact URI unless allowHttp', async () => {
     const { api } = device('https://127.0.0.1:9', { allowHttp: false });
     const error = await rejection(api.download('http://127.0.0.1:9/a?sig=1'));
-    expect(error.code).toBe('network');
+    expect(error.code).toBe('insecure-transport'); // not 'network': retrying cannot heal it
     expect(error.message).toBe('GET http://127.0.0.1:9/a: plain http:// refused (not encrypted); set allowHttp to allow it');
     await expect(api.download('ftp://x/y')).rejects.toThrow(/expected an http\(s\):\/\/ URL/);
   });
@@ -604,7 +604,7 @@ describe('transport security', () => {
     } catch (e) {
       error = e;
     }
-    expect(isOtaError(error, 'network')).toBe(true);
+    expect(isOtaError(error, 'insecure-transport')).toBe(true);
     expect((error as Error).message).toBe('serverUrl http://127.0.0.1:1: plain http:// refused (not encrypted); set allowHttp to allow it');
     expect(() => make(false)).toThrow(OtaError);
     expect(make(true).isAuthorized).toBe(false); // made: allowHttp lets the plain URL through
