@@ -9,6 +9,7 @@ import type { ServerResponse } from 'node:http';
 import { createDeviceApi, LOG_MAX_BYTES, MAX_THROTTLED_WAITS, type DeviceApiOptions, type DeviceState } from '../../../core/server/device-api.ts';
 import { IDENTITY_KEY, authRequestBody } from '../../../core/server/auth.ts';
 import { isOtaError, OtaError } from '../../../core/errors.ts';
+import { utf8 } from '../../../core/bytes.ts';
 import {
   empty, json, memoryKeyValue, nodeHttp, scriptedServer, testSystem, virtualScheduler, type Received, type Route,
 } from './harness.ts';
@@ -633,5 +634,47 @@ describe('transport security', () => {
     const none = device(server.url, { allowHttp: false });
     expect((await rejection(none.api.authorize())).code).toBe('network');
     expect(server.received.filter((r) => r.path === AUTH)).toHaveLength(1);
+  });
+});
+
+describe('exchange deadlines', () => {
+  /** An Http whose auth answers at once and whose other answers trickle one byte per 2 s of the scheduler's clock, forever. */
+  function tricklingHttp(scheduler: ReturnType<typeof virtualScheduler>) {
+    let reads = 0;
+    const requests: string[] = [];
+    const http = {
+      async request(request: { method: string; url: string }) {
+        requests.push(`${request.method} ${new URL(request.url).pathname}`);
+        const auth = request.url.endsWith(AUTH);
+        let sent = false;
+        return {
+          status: 200,
+          headers: new Map([['content-type', auth ? 'application/jwt' : 'application/json']]),
+          async read() {
+            if (auth) {
+              if (sent) return undefined;
+              sent = true;
+              return utf8('header.payload.signature');
+            }
+            if (++reads > 100_000) throw new Error('test: still reading after 100000 trickled bytes');
+            await scheduler.sleep(2000);
+            return utf8(' ');
+          },
+          close() {},
+        };
+      },
+    };
+    return { http, requests, reads: () => reads };
+  }
+
+  it('a server that trickles its answer (one byte every 2 s) fails the attempt at the deadline, not never', async () => {
+    const scheduler = virtualScheduler();
+    const trickle = tricklingHttp(scheduler);
+    const api = createDeviceApi({ http: trickle.http, scheduler, system: testSystem(), keyValue: memoryKeyValue(), serverUrl: 'https://127.0.0.1:9', identity: IDENTITY });
+    const error = await rejection(api.checkUpdate(STATE));
+    expect(error.code).toBe('network');
+    expect(error.message).toMatch(/^POST \/api\/devices\/v2\/deployments\/device\/deployments\/next: deadline passed \(\d+ bytes in \d+ s; \d+ s allowed for \d+ bytes expected\)/);
+    // The floor (60 s) plus the answer's 16 KiB at 512 B/s: about 92 s of trickle, not forever.
+    expect(scheduler.now()).toBeLessThan(200_000);
   });
 });
