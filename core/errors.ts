@@ -10,6 +10,7 @@ export type OtaErrorCode =
   | 'signature-missing'
   | 'incompatible' // device type, depends
   | 'image-invalid' // MCUboot image header/hash/signature, or does not fit the slot
+  | 'image-downgrade' // below the configured minimum image version or security counter (anti-rollback)
   | 'flash-io'
   | 'http-status'
   | 'network'

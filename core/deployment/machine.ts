@@ -27,6 +27,9 @@ export interface MachineOptions {
   readonly providesStore: ProvidesStore;
   readonly settings: DownloadSettings;
   readonly bootKey?: PublicKey;
+  /** Anti-rollback minimums handed to the update modules (ClientConfig). */
+  readonly minImageVersion?: string;
+  readonly minSecurityCounter?: number;
   readonly selfTest?: () => MaybePromise<boolean>;
   readonly onEvent?: (event: ClientEvent) => void;
 }
@@ -63,7 +66,13 @@ class Machine implements DeploymentMachine {
 
   constructor(options: MachineOptions) {
     this.#options = options;
-    this.#context = { board: options.board, bootKey: options.bootKey, log: (level, message) => this.note(level, message) };
+    this.#context = {
+      board: options.board,
+      bootKey: options.bootKey,
+      minImageVersion: options.minImageVersion,
+      minSecurityCounter: options.minSecurityCounter,
+      log: (level, message) => this.note(level, message),
+    };
   }
 
   get record(): DeploymentRecord | undefined {
