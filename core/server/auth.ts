@@ -1,7 +1,7 @@
 // Device identity: the key pair created on first use and kept in KeyValue, and the signed
 // auth request body (research/mender-protocol.md §2.1).
 import { utf8 } from '../bytes.ts';
-import { badArgument, unexpected } from '../errors.ts';
+import { badArgument, isOtaError, unexpected } from '../errors.ts';
 import { isString } from '../json.ts';
 import type { KeyValue } from '../../platform/key-value.ts';
 import type { Signer } from '../../platform/verifier.ts';
@@ -22,19 +22,28 @@ export async function loadIdentityKey(
   keyValue: KeyValue,
   randomBytes: (length: number) => Uint8Array,
   type: IdentityKeyType,
+  onUnreadable?: (problem: string) => void,
 ): Promise<Signer> {
   // Loaded when first needed, not imported: on a board the noble curves live in a module that is
   // not preloaded (scripts/build-board.mjs), because preloaded, their module-level state (scratch
   // buffers, caches, BigInt constants) is read-only or compares wrongly on XS 17.9.1.
   const { createSigner, generateSecretKey } = await import('../../platform/signer-noble.ts');
-  const stored = await keyValue.get(IDENTITY_KEY);
+  let stored: Uint8Array | undefined;
+  let problem: string | undefined;
+  try {
+    stored = await keyValue.get(IDENTITY_KEY);
+  } catch (error) {
+    if (!isOtaError(error, 'storage-corrupt')) throw error;
+    problem = error.message;
+  }
   if (stored !== undefined) {
     const storedType = tagType(stored[0]);
-    if (stored.length !== 1 + SECRET_BYTES || storedType === undefined) {
-      throw unexpected('storage-corrupt', `key-value "${IDENTITY_KEY}"`, `type 1 or 2 + ${SECRET_BYTES} bytes`, `type ${stored[0]} + ${stored.length - 1} bytes`);
-    }
-    return createSigner(storedType, stored.subarray(1));
+    if (stored.length === 1 + SECRET_BYTES && storedType !== undefined) return createSigner(storedType, stored.subarray(1));
+    problem = unexpected('storage-corrupt', `key-value "${IDENTITY_KEY}"`, `type 1 or 2 + ${SECRET_BYTES} bytes`, `type ${stored[0]} + ${stored.length - 1} bytes`).message;
   }
+  // An unreadable key can never heal: kept, it would stop every authorization for good. A new one
+  // makes the server see a new device (pending until accepted again), so the caller reports it.
+  if (problem !== undefined) onUnreadable?.(problem);
   const secret = generateSecretKey(type, randomBytes);
   const record = new Uint8Array(1 + SECRET_BYTES); // type tag + secret
   record[0] = TYPE_TAGS[type];

@@ -307,7 +307,9 @@ class MenderDeviceApi implements DeviceApi {
 
   private identityKey(): Promise<Signer> {
     const { keyValue, system, identityKeyType } = this.#options;
-    const signer = (this.#signer ??= loadIdentityKey(keyValue, (n) => system.randomBytes(n), identityKeyType ?? 'ed25519'));
+    const signer = (this.#signer ??= loadIdentityKey(keyValue, (n) => system.randomBytes(n), identityKeyType ?? 'ed25519', (problem) =>
+      this.log('error', `identity key unreadable (${problem}); generated a new one: the server must accept this device again`),
+    ));
     signer.catch(() => {
       this.#signer = undefined; // try again next time (e.g. a KeyValue hiccup)
     });

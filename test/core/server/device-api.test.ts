@@ -168,14 +168,19 @@ describe('authorization', () => {
     expect(keys[0]).toBe(keys[1]);
   });
 
-  it('a corrupt identity key record is storage-corrupt, named', async () => {
+  it('an unreadable identity key record is replaced by a new key, and the replacement is logged as an error', async () => {
     const server = await start(mender({}));
-    const { api, keyValue } = device(server.url);
+    const logs: string[] = [];
+    const { api, keyValue } = device(server.url, { log: (level, message) => void logs.push(`${level}: ${message}`) });
     keyValue.records.set(IDENTITY_KEY, new Uint8Array([9, 1, 2]));
-    const error = await rejection(api.authorize());
-    expect(error.code).toBe('storage-corrupt');
-    expect(error.message).toBe('key-value "id-key": expected type 1 or 2 + 32 bytes, got type 9 + 2 bytes');
-    expect(server.received).toHaveLength(0);
+    await api.authorize();
+    expect(api.isAuthorized).toBe(true);
+    expect(logs).toContain(
+      'error: identity key unreadable (key-value "id-key": expected type 1 or 2 + 32 bytes, got type 9 + 2 bytes); generated a new one: the server must accept this device again',
+    );
+    const record = keyValue.records.get(IDENTITY_KEY)!;
+    expect([record.length, record[0]]).toEqual([33, 1]); // a new ed25519 key, stored
+    expect(server.received.filter((r) => r.path === AUTH)).toHaveLength(1);
   });
 
   it('401 mid-session → authorizes again once and retries with the new JWT', async () => {
