@@ -176,8 +176,16 @@ class Machine implements DeploymentMachine {
       this.#record = await store.enter(this.#record, state);
     } catch (error) {
       if (!isOtaError(error, 'storage-corrupt') || this.#record.loop) throw error;
-      this.failed(state, error);
-      entered = isPastInstall(state) || isPastInstall(this.#record.state) ? 'rollback' : 'failure';
+      const done = this.#record.finalStatus;
+      if (done === 'success' || done === 'already-installed') {
+        // Committed (the image confirmed): what loops is the final report. Neither a rollback nor a
+        // failure is true any more; report what happened, within the loop guard's grace.
+        this.note('warn', `${state}: ${error.message}; the deployment is done (${done}), reporting it`);
+        entered = 'report';
+      } else {
+        this.failed(state, error);
+        entered = isPastInstall(state) || isPastInstall(this.#record.state) ? 'rollback' : 'failure';
+      }
       this.#record = await store.enter({ ...this.#record, loop: true }, entered);
     }
     await this.#options.log.save();
