@@ -10,9 +10,11 @@ export type OtaErrorCode =
   | 'signature-missing'
   | 'incompatible' // device type, depends
   | 'image-invalid' // MCUboot image header/hash/signature, or does not fit the slot
+  | 'image-downgrade' // below the configured minimum image version or security counter (anti-rollback)
   | 'flash-io'
   | 'http-status'
   | 'network'
+  | 'insecure-transport' // a plain http:// URL without allowHttp: retrying cannot heal it
   | 'unauthorized'
   | 'deployment-aborted'
   | 'storage-corrupt'

@@ -9,6 +9,7 @@ import type { StateName } from './deployment/states.ts';
 import type { UpdateModule } from './modules/update-module.ts';
 import { badArgument, nonEmptyString } from '../base/errors.ts';
 import { isString } from '../base/json.ts';
+import { parseImageVersion } from './modules/image-lifecycle.ts';
 import { DEFAULT_POLL_INTERVALS, type PollIntervals } from './mender/backoff.ts';
 
 /** What the client tells the application as it works (progress bars, logs, demos). */
@@ -34,6 +35,14 @@ export interface ClientConfig {
   readonly artifactKey?: PublicKey;
   /** The key the bootloader trusts: images are checked against it before they are marked pending. */
   readonly bootKey?: PublicKey;
+  /**
+   * Anti-rollback (opt-in): an image whose version ("major.minor.revision[+build]": the MCUboot
+   * header's, the ESP app descriptor's) is below this is refused (OtaError 'image-downgrade')
+   * before anything is marked pending. The build number counts only when given here.
+   */
+  readonly minImageVersion?: string;
+  /** Anti-rollback (opt-in): an image whose security counter (MCUboot's SEC_CNT TLV, ESP secure_version) is below this is refused. */
+  readonly minSecurityCounter?: number;
   readonly identityKeyType?: 'ed25519' | 'ecdsa-p256';
   /** Identity attributes; the board's identity when absent. */
   readonly identity?: Record<string, string>;
@@ -90,6 +99,13 @@ export function resolveClientConfig(config: ClientConfig): ResolvedClientConfig 
     if (!Number.isInteger(value) || value < 1 || value > max) throw badArgument(`"${name}"`, `an integer in 1..${max}`, value, RangeError);
     return value;
   };
+  if (config.minImageVersion !== undefined && parseImageVersion(config.minImageVersion) === undefined) {
+    throw badArgument('"minImageVersion"', 'major.minor.revision[+build]', JSON.stringify(config.minImageVersion));
+  }
+  const minCounter = config.minSecurityCounter;
+  if (minCounter !== undefined && (!Number.isInteger(minCounter) || minCounter < 0 || minCounter > 0xffffffff)) {
+    throw badArgument('"minSecurityCounter"', 'an integer in 0..4294967295', minCounter, RangeError);
+  }
   return {
     ...config,
     pollIntervals,

@@ -96,9 +96,12 @@ class McubootBootControl implements BootControl {
   async setPendingTest(): Promise<void> {
     await this.checkSecondaryImage();
     const trailer = await readTrailer(this.#secondary, this.#secondaryLayout);
-    if (trailer.magic === 'good') return; // already requested: boot_set_next writes nothing
-    if (trailer.magic === 'bad') {
-      throw new OtaError('image-invalid', 'secondary slot trailer: magic is neither erased nor valid (an interrupted request); open the slot and write the image again');
+    if (trailer.magic === 'good' && trailer.swapType === 'test') return; // already requested: boot_set_next writes nothing
+    if (trailer.magic !== 'unset' || trailer.swapType !== 'none') {
+      // A request a power cut interrupted (a torn magic, or the magic without its swap_info): the
+      // image was just checked whole, and the trailer sectors hold no image bytes, so the request
+      // is made again from erased sectors (a cut during this erase leaves the same choice).
+      await this.eraseTrailerSectors();
     }
     await writeMagic(this.#secondary, this.#secondaryLayout);
     await writeSwapInfo(this.#secondary, this.#secondaryLayout, 'test');

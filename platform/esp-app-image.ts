@@ -47,6 +47,11 @@ export function readEspAppVersion(firstBytes: Uint8Array): string {
   return version;
 }
 
+/** esp_app_desc_t secure_version (image byte 36): the anti-rollback counter; call after readEspAppVersion checked the image start. */
+export function readEspSecureVersion(firstBytes: Uint8Array): number {
+  return readU32LE(firstBytes, ESP_APP_DESC_OFFSET + 4);
+}
+
 function hex(value: number, digits: number): string {
   return value.toString(16).padStart(digits, '0');
 }

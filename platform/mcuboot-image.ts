@@ -17,6 +17,8 @@ export const TLV_SHA256 = 0x10;
 export const TLV_RSA2048_PSS = 0x20;
 export const TLV_ECDSA_SIG = 0x22;
 export const TLV_ED25519 = 0x24;
+/** IMAGE_TLV_SEC_CNT: the image's security counter (u32), read from the protected area only, as MCUboot does. */
+export const TLV_SEC_CNT = 0x50;
 
 const FLAG_ENCRYPTED = 0x4 | 0x8; // ENCRYPTED_AES128 | ENCRYPTED_AES256
 const FLAG_NON_BOOTABLE = 0x10;
@@ -45,6 +47,8 @@ export interface McubootVerdict {
   keyHashMatches: boolean | null;
   /** First failed check, one line. */
   problem?: string;
+  /** The protected IMAGE_TLV_SEC_CNT value, when the image carries one. */
+  securityCounter?: number;
   /** What MCUboot would decide: hash valid and, when a key is configured, a valid signature by it. */
   valid: boolean;
 }
@@ -158,6 +162,7 @@ export class McubootImageVerifier {
   #signatureSkipped = false; // an expected-type signature was not preceded by a matching KEYHASH
   #signatureType: SignatureType | null = null;
   #otherSignature: string | undefined; // name of a signature TLV of another type than the key's
+  #securityCounter: number | undefined; // the protected SEC_CNT TLV
 
   /**
    * `verifier` is needed only with a `key` (a hash-only check never verifies a signature).
@@ -235,6 +240,7 @@ export class McubootImageVerifier {
     };
     if (this.#info !== undefined) verdict.info = this.#info;
     if (this.#problem !== undefined) verdict.problem = this.#problem;
+    if (this.#securityCounter !== undefined) verdict.securityCounter = this.#securityCounter;
     return verdict;
   }
 
@@ -399,7 +405,11 @@ export class McubootImageVerifier {
       this.stop(`${where}: hash, KEYHASH and signature TLVs in the protected area are not supported`);
       return;
     }
-    if (type === TLV_SHA256 && judged) {
+    if (type === TLV_SEC_CNT && isProtected) {
+      // bootutil_get_img_security_cnt: a u32 in the protected area; another length fails the image.
+      if (length !== 4) return this.stopOrContinue(`${where}: SEC_CNT length expected 4, got ${length}`, end);
+      this.#securityCounter = readU32LE(value, 0);
+    } else if (type === TLV_SHA256 && judged) {
       if (length !== HASH_BYTES) return this.stopOrContinue(`${where}: SHA256 length expected ${HASH_BYTES}, got ${length}`, end);
       if (!equalBytes(value, this.#computed!)) {
         this.#hashValid = false;

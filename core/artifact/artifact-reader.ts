@@ -552,10 +552,10 @@ class StreamArtifactReader implements ArtifactReader {
 
   // ---- inner streams (shared by header and data) ----------------------------------------------
 
-  private openInner(label: string, suffix: string, handler: TarHandler, limit: number): InnerStream {
+  private openInner(label: string, suffix: string, handler: TarHandler, limit: number, reportDirectories = false): InnerStream {
     return {
       label,
-      tar: createTarReader(handler, label),
+      tar: createTarReader(handler, label, reportDirectories),
       inflate: suffix === '.gz' ? this.#options.inflate.gunzip() : undefined,
       inflatedBytes: 0,
       limit,
@@ -668,7 +668,8 @@ class StreamArtifactReader implements ArtifactReader {
       data: (bytes) => this.dataEntryData(bytes),
       entryEnd: () => this.dataEntryEnd(index),
     };
-    this.#inner = this.openInner(entry.name, suffix, handler, Infinity);
+    // Directories too reach dataEntry, which refuses all but regular files: no unchecked bytes.
+    this.#inner = this.openInner(entry.name, suffix, handler, Infinity, true);
   }
 
   private async endData(): Promise<void> {

@@ -8,6 +8,12 @@ import { OtaError, badArgument, formatError } from '../../base/errors.ts';
 export const TAR_BLOCK_BYTES = 512;
 /** Cap for one pax record set or GNU long name: far above any name Mender allows. */
 export const TAR_META_MAX_BYTES = 8 * 1024;
+/**
+ * Bytes accepted after the end-of-archive marker: a tar record's padding (GNU tar pads the archive
+ * to 10240-byte records; Go's writer adds none). More is refused: those bytes are covered by no
+ * checksum, and a stream that goes on past its end would otherwise be read (or inflated) forever.
+ */
+export const TAR_TRAILING_MAX_BYTES = 10240;
 
 export interface TarEntry {
   /** Full path (pax `path`, GNU long name, or ustar prefix + name). */
@@ -35,6 +41,8 @@ export interface TarReader {
   readonly position: number;
   /** True once the end-of-archive marker (two zero blocks) was read. */
   readonly ended: boolean;
+  /** Bytes written after the end-of-archive marker (at most TAR_TRAILING_MAX_BYTES: more is refused). */
+  readonly trailing: number;
   /** The entry whose content is being read, if any. */
   readonly current: TarEntry | undefined;
   /**
@@ -54,11 +62,13 @@ export interface TarReader {
 
 /**
  * Reads one tar stream pushed in chunks of any size. `label` names the stream in error messages
- * (e.g. "data/0000.tar"). Directories are skipped; pax and GNU name records are applied to the next
- * entry; other entry types are reported and left to the handler to judge.
+ * (e.g. "data/0000.tar"). Directories are skipped (reported, when `reportDirectories`, for a
+ * handler that refuses them); pax and GNU name records are applied to the next entry; other entry
+ * types are reported and left to the handler to judge. More than TAR_TRAILING_MAX_BYTES after the
+ * end-of-archive marker is OtaError('artifact-format').
  */
-export function createTarReader(handler: TarHandler, label: string): TarReader {
-  return new StreamTarReader(handler, label);
+export function createTarReader(handler: TarHandler, label: string, reportDirectories = false): TarReader {
+  return new StreamTarReader(handler, label, reportDirectories);
 }
 
 // A class, not a closure factory: on a preloaded XS device its methods stay in flash, where every
@@ -68,6 +78,8 @@ export function createTarReader(handler: TarHandler, label: string): TarReader {
 class StreamTarReader implements TarReader {
   readonly #handler: TarHandler;
   readonly #label: string;
+  readonly #reportDirectories: boolean;
+  #trailing = 0; // bytes after the end-of-archive marker
   #state: State = 'header';
   readonly #block = new Uint8Array(TAR_BLOCK_BYTES); // 512 B: one header block, assembled across chunks
   #blockLength = 0;
@@ -83,9 +95,14 @@ class StreamTarReader implements TarReader {
   #nextName: string | undefined;
   #nextSize: number | undefined;
 
-  constructor(handler: TarHandler, label: string) {
+  constructor(handler: TarHandler, label: string, reportDirectories: boolean) {
     this.#handler = handler;
     this.#label = label;
+    this.#reportDirectories = reportDirectories;
+  }
+
+  get trailing(): number {
+    return this.#trailing;
   }
 
   get position(): number {
@@ -161,8 +178,13 @@ class StreamTarReader implements TarReader {
           }
           break;
         case 'end':
-          // Go's reader stops at the end marker and ignores what follows (tar record padding).
+          // Go's reader stops at the end marker and ignores what follows (tar record padding); a
+          // record's worth is taken, more is refused (unchecked bytes, or a stream with no end).
           this.#position += chunk.length - at;
+          this.#trailing += chunk.length - at;
+          if (this.#trailing > TAR_TRAILING_MAX_BYTES) {
+            throw this.error(`${this.#trailing} bytes after the end-of-archive marker, over ${TAR_TRAILING_MAX_BYTES}`);
+          }
           return;
       }
     }
@@ -237,7 +259,7 @@ class StreamTarReader implements TarReader {
     }
     this.#nextName = undefined;
     this.#nextSize = undefined;
-    if (type === '5') {
+    if (type === '5' && !this.#reportDirectories) {
       // Directories carry no content in practice; skip whatever size says, as Go does.
       this.#state = size > 0 ? 'skip' : 'header';
       this.#remaining = size;

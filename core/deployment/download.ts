@@ -13,6 +13,7 @@ import type { ArtifactHead, PayloadFile, PayloadSink } from '../artifact/types.t
 import { OtaError, formatError, isOtaError, unexpected } from '../../base/errors.ts';
 import type { DeviceApi } from '../mender/device-api.ts';
 import { exponentialBackoffMs } from '../mender/backoff.ts';
+import { ExchangeDeadline } from '../mender/deadline.ts';
 import type { ModuleDownload, UpdateModule, UpdateModuleContext } from '../modules/update-module.ts';
 import type { UpdateModuleRegistry } from '../modules/update-module.ts';
 import type { DeploymentRecord, DownloadCheckpoint } from './record.ts';
@@ -148,6 +149,7 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
   const board = context.board;
   let received = 0;
   let lastError = '';
+  let exhausted: OtaError | undefined; // the attempts used up mid-stream: final, not one more lost connection
 
   for (;;) {
     let record = context.record();
@@ -190,7 +192,22 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
     let refreshed = false;
     // A refused download (an expired pre-signed link: 403) gets one fresh link from the server,
     // as the Go client does by asking `next` again with the same body.
+    // Every response has an overall deadline (core/mender/deadline.ts), from the request on: a
+    // server that trickles the body fails the attempt as a lost connection does.
+    let deadline: ExchangeDeadline | undefined;
     const open = async (start: number, total: number | undefined): Promise<HttpResponse> => {
+      deadline = new ExchangeDeadline(board.scheduler, `download from byte ${start}`);
+      const opened = await openLink(start, total);
+      deadline.expect(contentLength(opened) ?? 0);
+      try {
+        deadline.check();
+      } catch (error) {
+        await opened.close();
+        throw error;
+      }
+      return opened;
+    };
+    const openLink = async (start: number, total: number | undefined): Promise<HttpResponse> => {
       try {
         return await api.download(uri, { start, total });
       } catch (error) {
@@ -214,6 +231,7 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
         let chunk: Uint8Array | undefined;
         try {
           chunk = await response.read();
+          deadline!.check(chunk === undefined ? 0 : chunk.length);
           // A body that ends early is a lost connection too (the server or a proxy closed it).
           if (chunk === undefined && total !== undefined && offset < total) throw bodyEnded(offset, total);
         } catch (error) {
@@ -221,7 +239,7 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
           // Lost connection mid-stream: the same reader goes on from the byte it stopped at.
           lastError = error.message;
           const attempts = context.record().attempts;
-          if (attempts >= settings.maxDownloadAttempts) throw gaveUp(attempts, error.message, error);
+          if (attempts >= settings.maxDownloadAttempts) throw (exhausted = gaveUp(attempts, error.message, error));
           const waitMs = backoffMs(settings, attempts - 1);
           context.log('warn', `download: ${error.message} at byte ${offset}; resuming with Range in ${waitMs / 1000} s`);
           await response.close();
@@ -260,7 +278,7 @@ export async function downloadArtifact(context: DownloadContext): Promise<Downlo
       // The reader turns what our callbacks throw into OtaError('aborted'); a reset or power cut
       // raised inside the sink must unwind the client as it is, not become a deployment failure.
       if (isOtaError(error, 'aborted') && error.cause !== undefined && !(error.cause instanceof OtaError)) throw error.cause;
-      if (!isOtaError(error, 'network')) throw error;
+      if (!isOtaError(error, 'network') || error === exhausted) throw error;
       // A connection that failed before any byte arrived: a new attempt after the backoff.
       lastError = error.message;
       const waitMs = backoffMs(settings, tried);

@@ -28,6 +28,9 @@ export interface MachineOptions {
   readonly providesStore: ProvidesStore;
   readonly settings: DownloadSettings;
   readonly bootKey?: PublicKey;
+  /** Anti-rollback minimums handed to the update modules (ClientConfig). */
+  readonly minImageVersion?: string;
+  readonly minSecurityCounter?: number;
   readonly selfTest?: () => MaybePromise<boolean>;
   readonly onEvent?: (event: ClientEvent) => void;
 }
@@ -64,7 +67,13 @@ class Machine implements DeploymentMachine {
 
   constructor(options: MachineOptions) {
     this.#options = options;
-    this.#context = { board: options.board, bootKey: options.bootKey, log: (level, message) => this.note(level, message) };
+    this.#context = {
+      board: options.board,
+      bootKey: options.bootKey,
+      minImageVersion: options.minImageVersion,
+      minSecurityCounter: options.minSecurityCounter,
+      log: (level, message) => this.note(level, message),
+    };
   }
 
   get record(): DeploymentRecord | undefined {
@@ -168,8 +177,16 @@ class Machine implements DeploymentMachine {
       this.#record = await store.enter(this.#record, state);
     } catch (error) {
       if (!isOtaError(error, 'storage-corrupt') || this.#record.loop) throw error;
-      this.failed(state, error);
-      entered = isPastInstall(state) || isPastInstall(this.#record.state) ? 'rollback' : 'failure';
+      const done = this.#record.finalStatus;
+      if (done === 'success' || done === 'already-installed') {
+        // Committed (the image confirmed): what loops is the final report. Neither a rollback nor a
+        // failure is true any more; report what happened, within the loop guard's grace.
+        this.note('warn', `${state}: ${error.message}; the deployment is done (${done}), reporting it`);
+        entered = 'report';
+      } else {
+        this.failed(state, error);
+        entered = isPastInstall(state) || isPastInstall(this.#record.state) ? 'rollback' : 'failure';
+      }
       this.#record = await store.enter({ ...this.#record, loop: true }, entered);
     }
     await this.#options.log.save();

@@ -1,7 +1,7 @@
 // Device identity: the key pair created on first use and kept in KeyValue, and the signed
 // auth request body (research/mender-protocol.md §2.1).
 import { utf8 } from '../../base/bytes.ts';
-import { badArgument, unexpected } from '../../base/errors.ts';
+import { badArgument, isOtaError, unexpected } from '../../base/errors.ts';
 import { isString } from '../../base/json.ts';
 import type { KeyValue } from '../../platform/key-value.ts';
 import type { IdentityKeyType, Signer, SignerFactory } from '../../platform/verifier.ts';
@@ -13,32 +13,47 @@ export const IDENTITY_KEY = 'id-key';
 const NOBLE_SECRET_BYTES = 32;
 const TYPE_TAGS: Readonly<Record<IdentityKeyType, number>> = { ed25519: 1, 'ecdsa-p256': 2 };
 
+export interface IdentityKeyOptions {
+  /** The board's signer factory (Board.signers: a key in hardware); noble's, with a 32-byte secret, when absent. */
+  readonly signers?: SignerFactory;
+  /** Told when a stored key could not be read and a new one replaced it (the server will see a new device). */
+  readonly onUnreadable?: (problem: string) => void;
+}
+
 /**
  * The stored identity key, or a new one of `type` (stored before it is first used, so the device
  * keeps one identity across resets). A stored key of another type is kept: changing it would make
- * the server see a new, pending device. `signers` is the board's (Board.signers: a key in
- * hardware); without one, noble's, whose key is a 32-byte secret.
+ * the server see a new, pending device. An unreadable key is replaced, and onUnreadable says so.
  */
 export async function loadIdentityKey(
   keyValue: KeyValue,
   randomBytes: (length: number) => Uint8Array,
   type: IdentityKeyType,
-  signers?: SignerFactory,
+  options: IdentityKeyOptions = {},
 ): Promise<Signer> {
+  const { signers, onUnreadable } = options;
   // noble is loaded when first needed, not imported: on a board it lives in a module that is not
   // preloaded (scripts/build-board.mjs), because preloaded, its module-level state (scratch
   // buffers, caches, BigInt constants) is read-only or compares wrongly on XS 17.9.1.
   const factory = signers ?? (await import('../../platform/signer-noble.ts')).nobleSigners;
-  const keyBytes = signers === undefined ? `${NOBLE_SECRET_BYTES} bytes` : 'a key';
-  const stored = await keyValue.get(IDENTITY_KEY);
+  let stored: Uint8Array | undefined;
+  let problem: string | undefined;
+  try {
+    stored = await keyValue.get(IDENTITY_KEY);
+  } catch (error) {
+    if (!isOtaError(error, 'storage-corrupt')) throw error;
+    problem = error.message;
+  }
   if (stored !== undefined) {
     const storedType = tagType(stored[0]);
     const fits = signers === undefined ? stored.length === 1 + NOBLE_SECRET_BYTES : stored.length > 1;
-    if (!fits || storedType === undefined) {
-      throw unexpected('storage-corrupt', `key-value "${IDENTITY_KEY}"`, `type 1 or 2 + ${keyBytes}`, `type ${stored[0]} + ${stored.length - 1} bytes`);
-    }
-    return factory.createSigner(storedType, stored.subarray(1));
+    if (fits && storedType !== undefined) return factory.createSigner(storedType, stored.subarray(1));
+    const expected = `type 1 or 2 + ${signers === undefined ? `${NOBLE_SECRET_BYTES} bytes` : 'a key'}`;
+    problem = unexpected('storage-corrupt', `key-value "${IDENTITY_KEY}"`, expected, `type ${stored[0]} + ${stored.length - 1} bytes`).message;
   }
+  // An unreadable key can never heal: kept, it would stop every authorization for good. A new one
+  // makes the server see a new device (pending until accepted again), so the caller reports it.
+  if (problem !== undefined) onUnreadable?.(problem);
   const key = await factory.generateKey(type, randomBytes);
   const record = new Uint8Array(1 + key.length); // type tag + key
   record[0] = TYPE_TAGS[type];

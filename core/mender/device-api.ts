@@ -14,7 +14,8 @@ import type { Signer, SignerFactory } from '../../platform/verifier.ts';
 import { DEPLOYMENT_STATUSES, type DeploymentStatus } from '../deployment-status.ts';
 import { authRequestBody, identityData, loadIdentityKey } from './auth.ts';
 import { DEFAULT_POLL_INTERVALS, exponentialBackoffMs, retryAfterMs, statusReportSends, type PollIntervals } from './backoff.ts';
-import { answerField, answerText, objectAnswer, readAnswer, serverError, statusLine } from './response.ts';
+import { ExchangeDeadline } from './deadline.ts';
+import { MAX_ANSWER_BYTES, answerField, answerText, objectAnswer, readAnswer, serverError, statusLine } from './response.ts';
 
 export interface DeviceApiOptions {
   http: Http;
@@ -281,8 +282,9 @@ class MenderDeviceApi implements DeviceApi {
     };
     if (tenantToken) headers['Authorization'] = `Bearer ${tenantToken}`;
     const endpoint = `POST ${AUTH_PATH}`;
-    const response = await this.send('POST', this.#baseUrl + AUTH_PATH, headers, body, endpoint, { waits: 0 });
-    const answer = { status: response.status, body: await readAnswer(response, endpoint), attempts: 1 };
+    const deadline = new ExchangeDeadline(this.#options.scheduler, endpoint, body.length + MAX_ANSWER_BYTES);
+    const response = await this.send('POST', this.#baseUrl + AUTH_PATH, headers, body, endpoint, { waits: 0 }, deadline);
+    const answer = { status: response.status, body: await readAnswer(response, endpoint, MAX_ANSWER_BYTES, deadline), attempts: 1 };
     if (answer.status !== 200) throw failure(endpoint, answer, undefined, answer.status === 401 ? ' (device pending or rejected)' : '');
     const token = answerText(answer.body, endpoint).trim();
     // Opaque, but it goes into a header: printable ASCII, no spaces.
@@ -293,7 +295,10 @@ class MenderDeviceApi implements DeviceApi {
 
   private identityKey(): Promise<Signer> {
     const { keyValue, system, identityKeyType, signers } = this.#options;
-    const signer = (this.#signer ??= loadIdentityKey(keyValue, (n) => system.randomBytes(n), identityKeyType ?? 'ed25519', signers));
+    const signer = (this.#signer ??= loadIdentityKey(keyValue, (n) => system.randomBytes(n), identityKeyType ?? 'ed25519', {
+      signers,
+      onUnreadable: (problem) => this.log('error', `identity key unreadable (${problem}); generated a new one: the server must accept this device again`),
+    }));
     signer.catch(() => {
       this.#signer = undefined; // try again next time (e.g. a KeyValue hiccup)
     });
@@ -317,8 +322,10 @@ class MenderDeviceApi implements DeviceApi {
         token = this.#jwt!;
         const headers: Record<string, string> = { Authorization: `Bearer ${token}` };
         if (body !== undefined) headers['Content-Type'] = JSON_TYPE;
-        const response = await this.send(method, this.#baseUrl + path, headers, body, endpoint, throttled);
-        answer = { status: response.status, body: await readAnswer(response, endpoint), attempts: sends };
+        // Each send has its own deadline: a trickling answer fails this attempt, and may be retried.
+        const deadline = new ExchangeDeadline(this.#options.scheduler, endpoint, (body?.length ?? 0) + MAX_ANSWER_BYTES);
+        const response = await this.send(method, this.#baseUrl + path, headers, body, endpoint, throttled, deadline);
+        answer = { status: response.status, body: await readAnswer(response, endpoint, MAX_ANSWER_BYTES, deadline), attempts: sends };
       } catch (error) {
         if (!isOtaError(error, 'network')) throw error;
         if (!(await this.backoff(endpoint, failures++, sendsAllowed, error.message))) {
@@ -349,14 +356,21 @@ class MenderDeviceApi implements DeviceApi {
   }
 
   /** One request; a 429 answer is waited out and sent again, up to MAX_THROTTLED_WAITS per call. */
-  private async send(method: Method, url: string, headers: Record<string, string>, body: Uint8Array | undefined, endpoint: string, throttled: Throttled): Promise<HttpResponse> {
+  private async send(method: Method, url: string, headers: Record<string, string>, body: Uint8Array | undefined, endpoint: string, throttled: Throttled, deadline?: ExchangeDeadline): Promise<HttpResponse> {
     const { http, ca, system, scheduler } = this.#options;
     for (;;) {
       let response: HttpResponse;
+      deadline?.restart();
       try {
         response = await http.request({ method, url, headers, body, timeoutMs: this.#timeoutMs, tls: ca === undefined ? undefined : { ca } });
       } catch (error) {
         if (isOtaError(error, 'network')) throw new OtaError('network', `${endpoint}: ${error.message}`, { cause: error });
+        throw error;
+      }
+      try {
+        deadline?.check(); // headers that trickled in past it
+      } catch (error) {
+        await response.close();
         throw error;
       }
       if (response.status !== 429 || throttled.waits++ >= MAX_THROTTLED_WAITS) return response;
@@ -384,7 +398,7 @@ function failure(endpoint: string, answer: Answer, code: OtaErrorCode = answer.s
 }
 
 function plainHttp(what: string): OtaError {
-  return new OtaError('network', `${what}: plain http:// refused (not encrypted); set allowHttp to allow it`);
+  return new OtaError('insecure-transport', `${what}: plain http:// refused (not encrypted); set allowHttp to allow it`);
 }
 
 function deploymentPart(deploymentId: string): string {

@@ -4,6 +4,7 @@ import { OtaError, describe, unexpected } from '../../base/errors.ts';
 import { isObject, isString } from '../../base/json.ts';
 
 import type { HttpResponse } from '../../platform/http.ts';
+import type { ExchangeDeadline } from './deadline.ts';
 
 /** Largest JSON/JWT answer we accept from the device API; deployments answers are < 2 KiB. */
 export const MAX_ANSWER_BYTES = 16 * 1024;
@@ -13,14 +14,15 @@ export function statusLine(status: number): string {
   return `HTTP ${status}`;
 }
 
-/** Reads the whole body (at most `limit` bytes) and closes the response either way. */
-export async function readAnswer(response: HttpResponse, endpoint: string, limit = MAX_ANSWER_BYTES): Promise<Uint8Array> {
+/** Reads the whole body (at most `limit` bytes, within `deadline` when given) and closes the response either way. */
+export async function readAnswer(response: HttpResponse, endpoint: string, limit = MAX_ANSWER_BYTES, deadline?: ExchangeDeadline): Promise<Uint8Array> {
   try {
     const chunks: Uint8Array[] = [];
     let total = 0;
     for (;;) {
       const chunk = await response.read();
       if (chunk === undefined) break;
+      deadline?.check(chunk.length);
       total += chunk.length;
       if (total > limit) throw new OtaError('http-status', `${endpoint}: ${statusLine(response.status)} body over ${limit} bytes`);
       chunks.push(chunk);

@@ -3,10 +3,10 @@
 // Checks as esp_ota_write/esp_ota_end would: magic 0xE9, the app description's version, and the
 // appended SHA-256 when the header says there is one (research/mcuboot-espidf-delta.md §3.5).
 import type { Digest, Sha256Factory } from '../../platform/digest.ts';
-import { readEspAppVersion } from '../../platform/esp-app-image.ts';
+import { readEspAppVersion, readEspSecureVersion } from '../../platform/esp-app-image.ts';
 import { equalBytes, toHex } from '../../base/bytes.ts';
 import { OtaError } from '../../base/errors.ts';
-import { imageLifecycle } from './image-lifecycle.ts';
+import { checkMinimumImage, imageLifecycle } from './image-lifecycle.ts';
 import { SlotDownload, readSlot } from './slot-download.ts';
 import type { ModuleDownload, PayloadFacts, UpdateModule, UpdateModuleContext } from './update-module.ts';
 
@@ -44,6 +44,7 @@ class AppendedHashCheck {
 
 interface EspFacts {
   version: string;
+  secureVersion: number; // esp_app_desc_t secure_version (anti-rollback)
   hashAppended: boolean;
 }
 
@@ -56,7 +57,7 @@ function readHeader(first: Uint8Array, name: string, size: number, slotBytes: nu
   if (hashAppended && size < HEADER_BYTES + SHA256_BYTES) {
     throw new OtaError('image-invalid', `${TYPE} "${name}": ${size} bytes, too short for an app image with an appended SHA-256`);
   }
-  return { version, hashAppended };
+  return { version, secureVersion: readEspSecureVersion(first), hashAppended };
 }
 
 /** What the download learnt, filled in by the header callback and the tap. */
@@ -126,6 +127,7 @@ const ESP_OTA = Object.freeze<UpdateModule>({
       if (stored.fileSize === undefined) throw new OtaError('image-invalid', `${TYPE}: the stored image's size is unknown; cannot re-check it`);
       facts = await verifyStored(context, stored.fileSize);
     }
+    checkMinimumImage(context, TYPE, facts.version, facts.secureVersion);
     context.log('info', `${TYPE}: app ${facts.version} checked (${facts.hashAppended ? 'appended SHA-256 valid' : 'no appended SHA-256'})`);
     return { version: facts.version };
   },

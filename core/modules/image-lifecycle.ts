@@ -3,7 +3,7 @@
 // BootState first, because a reset may have come between the step's effect and the next store.
 import type { BootState } from '../../platform/boot-control.ts';
 import { OtaError } from '../../base/errors.ts';
-import type { PayloadFacts, UpdateModule } from './update-module.ts';
+import type { PayloadFacts, UpdateModule, UpdateModuleContext } from './update-module.ts';
 
 type Lifecycle = Pick<UpdateModule, 'install' | 'reboot' | 'verifyReboot' | 'commit' | 'rollback' | 'verifyRollback' | 'failure'>;
 
@@ -78,4 +78,35 @@ export function imageLifecycle(type: string): Lifecycle {
       await writer.abort();
     },
   };
+}
+
+/** "1.2.3" or "1.2.3+4" as numbers [major, minor, revision, build]; undefined when it is neither. */
+export function parseImageVersion(version: string): number[] | undefined {
+  const match = /^(\d{1,10})\.(\d{1,10})\.(\d{1,10})(?:\+(\d{1,10}))?$/.exec(version);
+  if (match === null) return undefined;
+  return [Number(match[1]), Number(match[2]), Number(match[3]), Number(match[4] ?? 0)];
+}
+
+/**
+ * Anti-rollback, before anything is marked pending: OtaError('image-downgrade') when the image's
+ * version is below `minImageVersion` (the build number counts only when the minimum gives one) or
+ * its security counter below `minSecurityCounter` (checked when the image carries one).
+ */
+export function checkMinimumImage(context: UpdateModuleContext, type: string, version: string, securityCounter: number | undefined): void {
+  const minimum = context.minImageVersion;
+  if (minimum !== undefined) {
+    const min = parseImageVersion(minimum);
+    const have = parseImageVersion(version);
+    if (min === undefined) throw new OtaError('image-downgrade', `"minImageVersion" expected major.minor.revision[+build], got ${JSON.stringify(minimum)}`);
+    if (have === undefined) throw new OtaError('image-downgrade', `${type}: image version expected major.minor.revision[+build] (minImageVersion ${minimum} set), got ${JSON.stringify(version)}`);
+    const parts = minimum.includes('+') ? 4 : 3;
+    for (let i = 0; i < parts; i++) {
+      if (have[i]! > min[i]!) break;
+      if (have[i]! < min[i]!) throw new OtaError('image-downgrade', `${type}: image version ${version} is below the minimum ${minimum} (minImageVersion)`);
+    }
+  }
+  const minCounter = context.minSecurityCounter;
+  if (minCounter !== undefined && securityCounter !== undefined && securityCounter < minCounter) {
+    throw new OtaError('image-downgrade', `${type}: image ${version} security counter ${securityCounter} is below the minimum ${minCounter} (minSecurityCounter)`);
+  }
 }

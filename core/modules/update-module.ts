@@ -14,6 +14,10 @@ export interface UpdateModuleContext {
   readonly board: Board;
   /** The key MCUboot trusts: when set, images must carry a valid signature by it. */
   readonly bootKey?: PublicKey;
+  /** Anti-rollback (opt-in): images below this version ("major.minor.revision[+build]") are refused. */
+  readonly minImageVersion?: string;
+  /** Anti-rollback (opt-in): images whose security counter (MCUboot SEC_CNT, ESP secure_version) is below this are refused. */
+  readonly minSecurityCounter?: number;
   /** Adds a line to the deployment log (uploaded with a failure). */
   log(level: LogLevel, message: string): void;
 }

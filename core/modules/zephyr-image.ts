@@ -3,7 +3,7 @@
 // while it streams, and boots once as a test (research/mcuboot-espidf-delta.md §1.5–§1.6).
 import { McubootImageVerifier, parseMcubootHeader, type McubootVerdict } from '../../platform/mcuboot-image.ts';
 import { OtaError } from '../../base/errors.ts';
-import { imageLifecycle } from './image-lifecycle.ts';
+import { checkMinimumImage, imageLifecycle } from './image-lifecycle.ts';
 import { SlotDownload, readSlot } from './slot-download.ts';
 import type { ModuleDownload, PayloadFacts, UpdateModule, UpdateModuleContext } from './update-module.ts';
 
@@ -88,6 +88,7 @@ const ZEPHYR_IMAGE = Object.freeze<UpdateModule>({
       verdict = await verifyStored(context, stored.fileSize);
     }
     const version = checkVerdict(verdict, context.bootKey !== undefined);
+    checkMinimumImage(context, TYPE, version, verdict.securityCounter);
     context.log('info', `${TYPE}: MCUboot image ${version} verified (hash valid, signature ${verdict.signature})`);
     return { version };
   },

@@ -39,9 +39,9 @@ describe('the client with a board-supplied signer factory', () => {
     const store = memoryKeyValue();
     const board = new KeyStoreSigners();
     const random = () => new Uint8Array(0);
-    const first = await loadIdentityKey(store, random, 'ecdsa-p256', board);
+    const first = await loadIdentityKey(store, random, 'ecdsa-p256', { signers: board });
     expect(Array.from((await store.get(IDENTITY_KEY))!)).toEqual([2, 0]); // type tag, slot handle
-    const again = await loadIdentityKey(store, random, 'ed25519', board); // the stored key wins
+    const again = await loadIdentityKey(store, random, 'ed25519', { signers: board }); // the stored key wins
     expect(again.publicKeyPem).toBe(first.publicKeyPem);
     expect(board.calls).toEqual(['generate ecdsa-p256', 'create ecdsa-p256 slot 0', 'create ecdsa-p256 slot 0']);
   });

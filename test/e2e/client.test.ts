@@ -9,6 +9,7 @@ import type { ModuleDownload, UpdateModule } from '../../core/modules/update-mod
 import { createZephyrImageModule } from '../../core/modules/zephyr-image.ts';
 import { HttpMeter, type MeteredRequest } from '../../simulator/demo/http-meter.ts';
 import { Lab } from '../../simulator/demo/lab.ts';
+import { DeviceRestart } from '../../simulator/board/sim-system.ts';
 
 class Stop extends Error {
   override readonly name = 'Stop';
@@ -103,6 +104,39 @@ describe('records and loops', () => {
     expect(view.status).toBe('failure');
     expect(view.log).toMatch(/state loop detected entering "install" \(stored 40 times, limit 40\)/);
     expect(await lab.runningVersion()).toBe('1.0.0');
+  });
+
+  it('a loop after the commit (a crash at every success report): the loop guard reports success, never failure or a rollback', async () => {
+    let tripped = false;
+    let crashes = 0;
+    const looping = await Lab.start({
+      onEvent: (event) => {
+        if (event.type === 'log' && /state loop detected/.test(event.message)) tripped = true;
+      },
+      wrapHttp: (http) => ({
+        request: async (request) => {
+          const body = request.body === undefined ? '' : new TextDecoder().decode(request.body);
+          if (!tripped && request.method === 'PUT' && request.url.endsWith('/status') && body.includes('"success"')) {
+            crashes++;
+            throw new DeviceRestart('crash while reporting success');
+          }
+          return http.request(request);
+        },
+      }),
+    });
+    try {
+      await looping.enroll();
+      const id = await looping.deploy(looping.artifact('firmware-1.1.0', looping.image('1.1.0')), 'firmware-1.1.0');
+      const { last } = await looping.runDevice(80);
+      expect(tripped).toBe(true);
+      expect(crashes).toBeGreaterThan(20);
+      expect(last?.deployment).toEqual({ id, end: 'success' });
+      const view = await looping.view(id);
+      expect(view.status).toBe('success');
+      expect(await looping.runningVersion()).toBe('1.1.0');
+    } finally {
+      await looping.close();
+    }
   });
 
   it('an unreadable record while the new image is on trial: dropped, the image given up, the deployment done again', async () => {

@@ -189,6 +189,23 @@ describe('a deployment end to end', () => {
     }
   });
 
+  it('anti-rollback (minImageVersion 1.1.0): a downgrade to 1.0.5 fails before anything is pending, with the reason in the log', async () => {
+    const guarded = await Lab.start({ client: { minImageVersion: '1.1.0' } });
+    try {
+      await guarded.enroll();
+      const id = await guarded.deploy(guarded.artifact('firmware-1.0.5', guarded.image('1.0.5')), 'firmware-1.0.5');
+      const { last, boots } = await guarded.runDevice();
+      expect(last?.deployment).toEqual({ id, end: 'failure' });
+      expect(boots).toBe(1); // refused at verify: no reset, nothing pending
+      const view = await guarded.view(id);
+      expect(statuses(view.history)).not.toContain('installing');
+      expect(view.log).toMatch(/zephyr-image: image version 1\.0\.5\+0 is below the minimum 1\.1\.0 \(minImageVersion\)/);
+      expect(await guarded.runningVersion()).toBe('1.0.0');
+    } finally {
+      await guarded.close();
+    }
+  });
+
   it('a bootloader revert (the new image never confirms) is detected and reported as failure', async () => {
     const revertLab = await Lab.start({ behaviours: { '1.1.0': 'never-confirms' } });
     try {

@@ -172,3 +172,55 @@ describe('tokens and connections', () => {
     expect(await lab.runningVersion()).toBe('1.0.0');
   });
 });
+
+describe('a hostile download server', () => {
+  // After the artifact's last byte the server keeps streaming (no Content-Length), without end.
+  let endless = false;
+  let extra = 0;
+  let lab: Lab;
+  beforeAll(async () => {
+    lab = await Lab.start({
+      wrapHttp: (http) => ({
+        request: async (request) => {
+          const response = await http.request(request);
+          if (!endless || !request.url.includes('/download/')) return response;
+          const headers = new Map(response.headers);
+          headers.delete('content-length');
+          let done = false;
+          return {
+            status: response.status,
+            headers,
+            read: async () => {
+              const chunk = done ? undefined : await response.read();
+              if (chunk !== undefined) return chunk;
+              done = true;
+              if (++extra > 64 * 1024) throw new Error('test: the client is still reading after 256 MiB');
+              return new Uint8Array(4096);
+            },
+            close: () => response.close(),
+          };
+        },
+      }),
+    });
+  });
+  afterAll(async () => {
+    await lab?.close();
+  });
+
+  it('streaming on after a complete artifact: the client stops a tar record past its end and fails the deployment', async () => {
+    lab.newDevice();
+    await lab.enroll();
+    const id = await lab.deploy(lab.artifact('firmware-1.1.0-endless', lab.image('1.1.0')), 'firmware-1.1.0-endless');
+    endless = true;
+    try {
+      const { last } = await lab.runDevice();
+      expect(last?.deployment).toEqual({ id, end: 'failure' });
+    } finally {
+      endless = false;
+    }
+    expect(extra).toBeLessThanOrEqual(4); // ≤ 16 KiB past the end, then refused
+    const view = await lab.view(id);
+    expect(view.log).toMatch(/artifact: \d+ bytes after the end-of-archive marker, over 10240/);
+    expect(await lab.runningVersion()).toBe('1.0.0');
+  });
+});

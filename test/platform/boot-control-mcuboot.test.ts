@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { rig, image, writeSlot, SLOT_BYTES, SECTOR_BYTES } from '../simulator/board/mcuboot-rig.ts';
-import { readTrailer, trailerLayoutFor } from '../../platform/mcuboot-trailer.ts';
+import { readTrailer, trailerLayoutFor, writeMagic } from '../../platform/mcuboot-trailer.ts';
 import { isOtaError } from '../../base/errors.ts';
 import type { Flash } from '../../platform/flash.ts';
 
@@ -146,14 +146,22 @@ describe('McubootBootControl: requests and confirmation', () => {
     expect((await trailerOf(r.secondary)).magic).toBe('unset');
   });
 
-  it('setPendingTest refuses a torn magic (BOOT_EBADIMAGE); reopening clears it', async () => {
+  it('setPendingTest redoes a request a power cut interrupted: a torn magic, or the magic without its swap_info', async () => {
     const r = rig();
     await writeSlot(r.bootControl, image('2.0.0+2'));
-    r.secondary.program(SLOT_BYTES - 16, Uint8Array.of(0x77, 0x00));
-    await expect(Promise.resolve(r.bootControl.setPendingTest())).rejects.toThrow(/magic is neither erased nor valid/);
-    await writeSlot(r.bootControl, image('2.0.0+2'));
+    r.secondary.program(SLOT_BYTES - 16, Uint8Array.of(0x77, 0x00)); // torn magic (BOOT_EBADIMAGE as it stands)
+    expect((await trailerOf(r.secondary)).magic).toBe('bad');
     await r.bootControl.setPendingTest();
-    expect((await trailerOf(r.secondary)).magic).toBe('good');
+    expect(await trailerOf(r.secondary)).toMatchObject({ magic: 'good', swapType: 'test' });
+
+    const cut = rig();
+    await writeSlot(cut.bootControl, image('2.0.0+3'));
+    await writeMagic(cut.secondary, trailerLayoutFor(cut.secondary)); // the cut came before swap_info
+    expect(await trailerOf(cut.secondary)).toMatchObject({ magic: 'good', swapType: 'none' });
+    await cut.bootControl.setPendingTest();
+    expect(await trailerOf(cut.secondary)).toMatchObject({ magic: 'good', swapType: 'test' });
+    await cut.bootControl.setPendingTest(); // requested: nothing more is written
+    expect(await trailerOf(cut.secondary)).toMatchObject({ magic: 'good', swapType: 'test' });
   });
 
   it('clearPending drops the request but keeps the image; the next boot swaps nothing', async () => {

@@ -84,17 +84,77 @@ describe('ArtifactReader: generated artifacts', () => {
     expect((await readArtifact(gnu, { chunk: 1 })).summary.files[0]!.name).toBe(long);
   });
 
-  it('skips directory entries in the outer and inner tars', async () => {
+  it('skips directory entries in the outer tar, refuses them in data/NNNN.tar (a payload holds regular files only)', async () => {
     const base = artifact();
-    const withDirs = edited(base, (entries) => {
-      const at = entries.findIndex((e) => e.name.startsWith('data/'));
-      const data = entries[at]!;
-      const inner = tarSplit(data.data);
-      const innerWithDir = tarArchive([{ name: 'sub/', data: new Uint8Array(0), type: '5' }, ...inner]);
-      return [...entries.slice(0, at), { name: 'data/', data: new Uint8Array(0), type: '5' }, { ...data, data: innerWithDir }];
-    });
-    const { summary } = await readArtifact(withDirs, { chunk: 100 });
+    const withDirs = (innerDir: boolean) =>
+      edited(base, (entries) => {
+        const at = entries.findIndex((e) => e.name.startsWith('data/'));
+        const data = entries[at]!;
+        const inner = tarSplit(data.data);
+        const innerWithDir = innerDir ? tarArchive([{ name: 'sub/', data: new Uint8Array(0), type: '5' }, ...inner]) : data.data;
+        return [...entries.slice(0, at), { name: 'data/', data: new Uint8Array(0), type: '5' }, { ...data, data: innerWithDir }];
+      });
+    const { summary } = await readArtifact(withDirs(false), { chunk: 100 });
     expect(summary.files.map((f) => f.name)).toEqual(['app.bin']);
+    const error = await readError(withDirs(true), { chunk: 100 });
+    expect(error.code).toBe('artifact-format');
+    expect(error.message).toBe(`data/0000.tar: "sub/" at byte 512: expected a regular file, got tar type '5'`);
+  });
+
+  it('refuses a directory in data/NNNN.tar whose size would have it skip unchecked bytes (1 MiB, compressed)', async () => {
+    const base = artifact({ compression: 'gzip' });
+    let inflated = 0;
+    const counting = {
+      pushBytes: inflateFflate.pushBytes,
+      gunzip() {
+        const stream = inflateFflate.gunzip();
+        return {
+          push: (bytes: Uint8Array) => {
+            const out = stream.push(bytes);
+            inflated += out.length;
+            return out;
+          },
+          end: () => stream.end(),
+        };
+      },
+    };
+    const hidden = edited(base, (entries) =>
+      replaceEntry(entries, 'data/0000.tar.gz', (e) => {
+        const inner = gunzipSync(e.data);
+        const dir = concatBytes(tarHeader('sub/', 1024 * 1024, '5'), new Uint8Array(1024 * 1024));
+        return { ...e, data: gzipSync(concatBytes(dir, inner)) };
+      }),
+    );
+    const error = await readError(hidden, { inflate: counting });
+    expect(error.message).toBe(`data/0000.tar.gz: "sub/" at byte 512: expected a regular file, got tar type '5'`);
+    expect(inflated).toBeLessThan(1024 * 1024); // the first pushes only, not the 1 MiB behind the directory
+  });
+
+  it('stops at the end marker of a compressed payload: more than a tar record after it is refused, not inflated in full', async () => {
+    const base = artifact({ compression: 'gzip' });
+    let inflated = 0;
+    const counting = {
+      pushBytes: inflateFflate.pushBytes,
+      gunzip() {
+        const stream = inflateFflate.gunzip();
+        return {
+          push: (bytes: Uint8Array) => {
+            const out = stream.push(bytes);
+            inflated += out.length;
+            return out;
+          },
+          end: () => stream.end(),
+        };
+      },
+    };
+    const padded = (extra: number) =>
+      edited(base, (entries) => replaceEntry(entries, 'data/0000.tar.gz', (e) => ({ ...e, data: gzipSync(concatBytes(gunzipSync(e.data), new Uint8Array(extra))) })));
+    // A tar record's padding (GNU tar) is fine.
+    expect((await readArtifact(padded(9 * 1024))).summary.files[0]!.name).toBe('app.bin');
+    const error = await readError(padded(16 * 1024 * 1024), { inflate: counting });
+    expect(error.code).toBe('artifact-format');
+    expect(error.message).toMatch(/^data\/0000\.tar\.gz: \d+ bytes after the end-of-archive marker, over 10240$/);
+    expect(inflated).toBeLessThan(1024 * 1024);
   });
 
   it('reads twenty files in one payload, and RSA/ECDSA-signed artifacts from the writer', async () => {
@@ -334,6 +394,13 @@ describe('ArtifactReader: sink protocol and lifecycle', () => {
     const base = artifact();
     await readArtifact(concatBytes(base, new Uint8Array(10240)));
     await readArtifact(base.subarray(0, base.length - 1024));
+  });
+
+  it('refuses more than a tar record (10240 bytes) after the artifact\'s end-of-archive marker', async () => {
+    const base = artifact();
+    const error = await readError(concatBytes(base, new Uint8Array(10241)));
+    expect(error.code).toBe('artifact-format');
+    expect(error.message).toBe('artifact: 10241 bytes after the end-of-archive marker, over 10240');
   });
 
   it("pushes at most the Inflate's pushBytes at once, so a 0xff-padded image never inflates in one huge piece", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { concatBytes, fromUtf8, utf8 } from '../../../base/bytes.ts';
 import { OtaError } from '../../../base/errors.ts';
-import { TAR_META_MAX_BYTES, createTarReader, type TarEntry, type TarReader } from '../../../core/artifact/tar-reader.ts';
+import { TAR_META_MAX_BYTES, TAR_TRAILING_MAX_BYTES, createTarReader, type TarEntry, type TarReader } from '../../../core/artifact/tar-reader.ts';
 import { tarArchive, tarEntryBytes, tarHeader } from './tar-build.ts';
 
 interface Seen {
@@ -177,7 +177,11 @@ describe('TarReader', () => {
     expect(() => reader.skipContent(1)).toThrow(RangeError);
   });
 
-  it('ignores bytes after the end-of-archive marker', async () => {
+  it('ignores up to a tar record (10240 bytes) after the end-of-archive marker, refuses more', async () => {
     expect((await readTar(concatBytes(simple, utf8('trailing junk')))).length).toBe(3);
+    expect((await readTar(concatBytes(simple, new Uint8Array(TAR_TRAILING_MAX_BYTES)), 1000)).length).toBe(3);
+    await expect(readTar(concatBytes(simple, new Uint8Array(TAR_TRAILING_MAX_BYTES + 1)), 1000)).rejects.toThrow(
+      `test.tar: ${TAR_TRAILING_MAX_BYTES + 1} bytes after the end-of-archive marker, over ${TAR_TRAILING_MAX_BYTES}`,
+    );
   });
 });

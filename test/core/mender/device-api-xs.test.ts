@@ -1,4 +1,4 @@
-// core/server on the real Moddable XS engine (xsnap-worker): auth signature, next fallback, 429, Range.
+// core/mender on the real Moddable XS engine (xsnap-worker): auth signature, next fallback, 429, Range.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { build } from 'esbuild';
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto';

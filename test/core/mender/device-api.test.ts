@@ -9,6 +9,7 @@ import type { ServerResponse } from 'node:http';
 import { createDeviceApi, LOG_MAX_BYTES, MAX_THROTTLED_WAITS, type DeviceApiOptions, type DeviceState } from '../../../core/mender/device-api.ts';
 import { IDENTITY_KEY, authRequestBody } from '../../../core/mender/auth.ts';
 import { isOtaError, OtaError } from '../../../base/errors.ts';
+import { utf8 } from '../../../base/bytes.ts';
 import {
   empty, json, memoryKeyValue, nodeHttp, scriptedServer, testSystem, virtualScheduler, type Received, type Route,
 } from './harness.ts';
@@ -167,14 +168,19 @@ describe('authorization', () => {
     expect(keys[0]).toBe(keys[1]);
   });
 
-  it('a corrupt identity key record is storage-corrupt, named', async () => {
+  it('an unreadable identity key record is replaced by a new key, and the replacement is logged as an error', async () => {
     const server = await start(mender({}));
-    const { api, keyValue } = device(server.url);
+    const logs: string[] = [];
+    const { api, keyValue } = device(server.url, { log: (level, message) => void logs.push(`${level}: ${message}`) });
     keyValue.records.set(IDENTITY_KEY, new Uint8Array([9, 1, 2]));
-    const error = await rejection(api.authorize());
-    expect(error.code).toBe('storage-corrupt');
-    expect(error.message).toBe('key-value "id-key": expected type 1 or 2 + 32 bytes, got type 9 + 2 bytes');
-    expect(server.received).toHaveLength(0);
+    await api.authorize();
+    expect(api.isAuthorized).toBe(true);
+    expect(logs).toContain(
+      'error: identity key unreadable (key-value "id-key": expected type 1 or 2 + 32 bytes, got type 9 + 2 bytes); generated a new one: the server must accept this device again',
+    );
+    const record = keyValue.records.get(IDENTITY_KEY)!;
+    expect([record.length, record[0]]).toEqual([33, 1]); // a new ed25519 key, stored
+    expect(server.received.filter((r) => r.path === AUTH)).toHaveLength(1);
   });
 
   it('401 mid-session → authorizes again once and retries with the new JWT', async () => {
@@ -527,7 +533,7 @@ describe('download', () => {
   it('refuses an http:// artifact URI unless allowHttp', async () => {
     const { api } = device('https://127.0.0.1:9', { allowHttp: false });
     const error = await rejection(api.download('http://127.0.0.1:9/a?sig=1'));
-    expect(error.code).toBe('network');
+    expect(error.code).toBe('insecure-transport'); // not 'network': retrying cannot heal it
     expect(error.message).toBe('GET http://127.0.0.1:9/a: plain http:// refused (not encrypted); set allowHttp to allow it');
     await expect(api.download('ftp://x/y')).rejects.toThrow(/expected an http\(s\):\/\/ URL/);
   });
@@ -604,7 +610,7 @@ describe('transport security', () => {
     } catch (e) {
       error = e;
     }
-    expect(isOtaError(error, 'network')).toBe(true);
+    expect(isOtaError(error, 'insecure-transport')).toBe(true);
     expect((error as Error).message).toBe('serverUrl http://127.0.0.1:1: plain http:// refused (not encrypted); set allowHttp to allow it');
     expect(() => make(false)).toThrow(OtaError);
     expect(make(true).isAuthorized).toBe(false); // made: allowHttp lets the plain URL through
@@ -633,5 +639,47 @@ describe('transport security', () => {
     const none = device(server.url, { allowHttp: false });
     expect((await rejection(none.api.authorize())).code).toBe('network');
     expect(server.received.filter((r) => r.path === AUTH)).toHaveLength(1);
+  });
+});
+
+describe('exchange deadlines', () => {
+  /** An Http whose auth answers at once and whose other answers trickle one byte per 2 s of the scheduler's clock, forever. */
+  function tricklingHttp(scheduler: ReturnType<typeof virtualScheduler>) {
+    let reads = 0;
+    const requests: string[] = [];
+    const http = {
+      async request(request: { method: string; url: string }) {
+        requests.push(`${request.method} ${new URL(request.url).pathname}`);
+        const auth = request.url.endsWith(AUTH);
+        let sent = false;
+        return {
+          status: 200,
+          headers: new Map([['content-type', auth ? 'application/jwt' : 'application/json']]),
+          async read() {
+            if (auth) {
+              if (sent) return undefined;
+              sent = true;
+              return utf8('header.payload.signature');
+            }
+            if (++reads > 100_000) throw new Error('test: still reading after 100000 trickled bytes');
+            await scheduler.sleep(2000);
+            return utf8(' ');
+          },
+          close() {},
+        };
+      },
+    };
+    return { http, requests, reads: () => reads };
+  }
+
+  it('a server that trickles its answer (one byte every 2 s) fails the attempt at the deadline, not never', async () => {
+    const scheduler = virtualScheduler();
+    const trickle = tricklingHttp(scheduler);
+    const api = createDeviceApi({ http: trickle.http, scheduler, system: testSystem(), keyValue: memoryKeyValue(), serverUrl: 'https://127.0.0.1:9', identity: IDENTITY });
+    const error = await rejection(api.checkUpdate(STATE));
+    expect(error.code).toBe('network');
+    expect(error.message).toMatch(/^POST \/api\/devices\/v2\/deployments\/device\/deployments\/next: deadline passed \(\d+ bytes in \d+ s; \d+ s allowed for \d+ bytes expected\)/);
+    // The floor (60 s) plus the answer's 16 KiB at 512 B/s: about 92 s of trickle, not forever.
+    expect(scheduler.now()).toBeLessThan(200_000);
   });
 });

@@ -92,6 +92,36 @@ describe('esp-ota module', () => {
     await expect(module.verify(r.context, undefined, {})).rejects.toThrow(/size is unknown/);
   });
 
+  it('anti-rollback: an app below minImageVersion or with a secure_version below minSecurityCounter is refused at verify (streamed and re-checked)', async () => {
+    const r = await rig();
+    const attempt = async (version: string, secureVersion: number, extra: Partial<UpdateModuleContext>) => {
+      const context = { ...r.context, ...extra };
+      const image = buildEspAppImage({ version, secureVersion, payload: payload(5000, 4) });
+      const download = await module.download(context, INFO);
+      await store(download, image, 1000);
+      const streamed = await Promise.resolve().then(() => module.verify(context, download, {})).catch((error: unknown) => error);
+      const stored = await Promise.resolve().then(() => module.verify(context, undefined, { fileSize: image.length })).catch((error: unknown) => error);
+      expect(stored).toEqual(streamed);
+      if (streamed instanceof Error) throw streamed;
+      return streamed;
+    };
+    await expect(attempt('1.0.1', 0, { minImageVersion: '1.1.0' })).rejects.toMatchObject({
+      code: 'image-downgrade',
+      message: 'esp-ota: image version 1.0.1 is below the minimum 1.1.0 (minImageVersion)',
+    });
+    await expect(attempt('v1.2', 0, { minImageVersion: '1.1.0' })).rejects.toMatchObject({
+      code: 'image-downgrade',
+      message: 'esp-ota: image version expected major.minor.revision[+build] (minImageVersion 1.1.0 set), got "v1.2"',
+    });
+    await expect(attempt('2.0.0', 2, { minSecurityCounter: 3 })).rejects.toMatchObject({
+      code: 'image-downgrade',
+      message: 'esp-ota: image 2.0.0 security counter 2 is below the minimum 3 (minSecurityCounter)',
+    });
+    expect(await attempt('2.0.0', 3, { minImageVersion: '2.0.0', minSecurityCounter: 3 })).toEqual({ version: '2.0.0' });
+    expect(await attempt('0.9.0', 0, {})).toEqual({ version: '0.9.0' }); // opt-in
+    expect((await r.bootControl().state()).isTestBoot).toBe(false);
+  });
+
   it('refuses a file that is not an app image at its first bytes', async () => {
     const r = await rig();
     const junk = payload(5000, 4);

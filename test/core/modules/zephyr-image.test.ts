@@ -115,6 +115,32 @@ describe('zephyr-image module', () => {
     expect((await r.bootControl.state()).isTestBoot).toBe(false);
   });
 
+  it('anti-rollback: an image below minImageVersion, or with a SEC_CNT below minSecurityCounter, is refused before anything is pending', async () => {
+    const secCnt = (n: number) => [{ type: 0x50, value: new Uint8Array([n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, n >>> 24]) }];
+    const attempt = async (version: string, extra: Partial<UpdateModuleContext>, counter?: number) => {
+      const r = rig();
+      const context = { ...r.context, ...extra };
+      const image = buildMcubootImage({ version, payload: payload(9000, 3), privateKeyPem: BOOT.privatePem, protectedTlvs: counter === undefined ? undefined : secCnt(counter) });
+      const download = await module.download(context, PAYLOAD_INFO);
+      await download.open(fileOf(image), 0);
+      await stream(download, image, 1000);
+      return module.verify(context, download, {}); // verify: the gate before install marks anything pending
+    };
+    // A downgrade below the minimum, and the build number only when the minimum gives one.
+    const down = await rejection(attempt('1.0.9+99', { minImageVersion: '1.1.0' }));
+    expect(down.code).toBe('image-downgrade');
+    expect(down.message).toBe('zephyr-image: image version 1.0.9+99 is below the minimum 1.1.0 (minImageVersion)');
+    expect(await attempt('1.1.0', { minImageVersion: '1.1.0' })).toEqual({ version: '1.1.0+0' });
+    expect((await rejection(attempt('1.1.0+3', { minImageVersion: '1.1.0+4' }))).code).toBe('image-downgrade');
+    expect(await attempt('1.0.0', {})).toEqual({ version: '1.0.0+0' }); // opt-in: no minimum, no refusal
+    // MCUboot's security counter, when the image carries one.
+    const counter = await rejection(attempt('2.0.0', { minSecurityCounter: 5 }, 4));
+    expect(counter.code).toBe('image-downgrade');
+    expect(counter.message).toBe('zephyr-image: image 2.0.0+0 security counter 4 is below the minimum 5 (minSecurityCounter)');
+    expect(await attempt('2.0.0', { minSecurityCounter: 5 }, 5)).toEqual({ version: '2.0.0+0' });
+    expect(await attempt('2.0.0', { minSecurityCounter: 5 })).toEqual({ version: '2.0.0+0' }); // no SEC_CNT TLV
+  });
+
   it('re-verifies the stored image from flash when a reset lost the streaming verdict', async () => {
     const r = rig();
     const image = buildMcubootImage({ version: '1.2.0', payload: payload(9000, 3), privateKeyPem: BOOT.privatePem });
