@@ -14,7 +14,7 @@
 // checkpoint), so both engines are read at exactly the same points of the same code.
 import { createArtifactReader } from '../../../core/artifact/artifact-reader.ts';
 import type { PayloadSink } from '../../../core/artifact/types.ts';
-import { createDeviceApi } from '../../../core/server/device-api.ts';
+import { createDeviceApi } from '../../../core/mender/device-api.ts';
 import { sha256Noble } from '../../../platform/digest-noble.ts';
 import type { HttpRequest, HttpResponse } from '../../../platform/http.ts';
 import { inflateFflate } from '../../../platform/inflate-fflate.ts';
